@@ -1,0 +1,48 @@
+"""The resolvers' AWS-backed collaborators, built once per Lambda container (warm reuse)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from services.api.user_groups import CognitoUserGroups, UserGroups
+from services.common.dal.applications import ApplicationRepository
+from services.common.dal.jobs import JobRepository
+from services.common.dal.reviews import ReviewRepository
+from services.common.dal.table import Table
+from services.common.dal.users import UserRepository
+
+
+@cache
+def table() -> Table:
+    return Table.from_environment()
+
+
+@cache
+def users() -> UserRepository:
+    return UserRepository(table())
+
+
+@cache
+def jobs() -> JobRepository:
+    return JobRepository(table())
+
+
+@cache
+def applications() -> ApplicationRepository:
+    return ApplicationRepository(table())
+
+
+@cache
+def reviews() -> ReviewRepository:
+    return ReviewRepository(table())
+
+
+@cache
+def user_groups() -> UserGroups:
+    return CognitoUserGroups.from_environment()
+
+
+def reset() -> None:
+    """Forget every client (tests point the environment at another endpoint)."""
+    for factory in (table, users, jobs, applications, reviews, user_groups):
+        factory.cache_clear()

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler.graphql_appsync.router import Router
+
+from services.api import dependencies
+from services.api.logic import jobs
+from services.api.models.inputs import (
+    CreateJobArguments,
+    ListAllJobsArguments,
+    OptionalUsernamePage,
+)
+from services.api.observability import count
+from services.api.routers.shaping import answer, answer_page, caller_of
+from services.api.validation import parse_arguments
+
+router = Router()
+
+
+@router.resolver(type_name="Mutation", field_name="createJob")
+def create_job(**arguments: Any) -> dict[str, Any]:
+    args = parse_arguments(CreateJobArguments, arguments)
+    job = jobs.create_job(caller_of(router), args.job, dependencies.jobs())
+    count("JobPosted")
+    return answer(job)
+
+
+@router.resolver(type_name="Query", field_name="listAllJobs")
+def list_all_jobs(**arguments: Any) -> dict[str, Any]:
+    args = parse_arguments(ListAllJobsArguments, arguments)
+    page = jobs.list_all_jobs(caller_of(router), args.job_status, args.page, dependencies.jobs())
+    return answer_page(page, answer)
+
+
+@router.resolver(type_name="Query", field_name="listJobsPerParent")
+def list_jobs_per_parent(**arguments: Any) -> dict[str, Any]:
+    args = parse_arguments(OptionalUsernamePage, arguments)
+    page = jobs.list_jobs_per_parent(
+        caller_of(router), args.username, args.page, dependencies.jobs()
+    )
+    return answer_page(page, answer)

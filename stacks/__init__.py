@@ -1,0 +1,1 @@
+"""AWS CDK infrastructure: one construct per capability and the stack composing them."""

@@ -1,0 +1,1 @@
+"""Tests of the whole project: unit/, infrastructure/, integration/, e2e/."""

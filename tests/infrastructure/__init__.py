@@ -1,0 +1,1 @@
+"""Assertions on the synthesized CloudFormation template, cdk-nag and cfn-lint."""
