@@ -14,9 +14,9 @@ from typing import Any
 
 import boto3
 import pytest
-from localcloud.cloudformation_table import ensure_table
 from moto.server import ThreadedMotoServer
 
+from localcloud.cloudformation_table import ensure_table
 from localcloud.dynamodb_local import DynamoDBLocal
 from tests.support.template import template_dict
 

@@ -235,7 +235,7 @@ def test_exiting_python_without_stop_leaves_no_process(tmp_path: Path) -> None:
         "raise RuntimeError('a test run that crashes before stop()')\n"
     )
     repo_root = Path(__file__).resolve().parents[3]
-    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+    result = subprocess.run(
         [sys.executable, "-c", crashing],
         capture_output=True,
         text=True,
