@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from services.api.booking_workflow import BookingWorkflow
 from services.api.user_groups import CognitoUserGroups, UserGroups
 from services.common.dal.applications import ApplicationRepository
 from services.common.dal.jobs import JobRepository
@@ -42,7 +43,12 @@ def user_groups() -> UserGroups:
     return CognitoUserGroups.from_environment()
 
 
+@cache
+def booking_workflow() -> BookingWorkflow:
+    return BookingWorkflow.from_environment()
+
+
 def reset() -> None:
     """Forget every client (tests point the environment at another endpoint)."""
-    for factory in (table, users, jobs, applications, reviews, user_groups):
+    for factory in (table, users, jobs, applications, reviews, user_groups, booking_workflow):
         factory.cache_clear()

@@ -15,11 +15,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.api.observability import logger, metrics, tracer
-from services.api.routers import applications, jobs, reviews, users
+from services.api.routers import applications, booking, jobs, reviews, users
 from services.common.errors import DomainError
 
 app = AppSyncResolver()
-for router in (users.router, jobs.router, applications.router, reviews.router):
+for router in (users.router, jobs.router, applications.router, booking.router, reviews.router):
     app.include_router(router)
 
 

@@ -7,6 +7,7 @@ Lambda runs in-process against both through the same environment variables it ha
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -14,10 +15,17 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
 from localcloud.cloudformation_table import ensure_table
 from localcloud.dynamodb_local import DynamoDBLocal
+from services.booking.definition import render
+from tests.support.step_functions import (
+    PollingSyncExecutions,
+    create_state_machine,
+    set_moto_config,
+)
 from tests.support.template import template_dict
 
 # Before anything imports Powertools: no X-Ray daemon here, and metrics go to stdout.
@@ -77,8 +85,47 @@ def user_pool_id(cognito: Any, template: dict[str, Any]) -> str:
 
 
 @pytest.fixture(scope="session")
+def sfn(moto_endpoint: str, dynamodb_local: DynamoDBLocal) -> Iterator[Any]:
+    """A Step Functions client whose executions run and write to DynamoDB Local."""
+    set_moto_config(moto_endpoint, {"stepfunctions": {"execute_state_machine": True}})
+    # The interpreter logs every failed state, expected ones included, with its whole AST.
+    interpreter_log = logging.getLogger("moto.stepfunctions.parser")
+    interpreter_log_level = interpreter_log.level
+    interpreter_log.setLevel(logging.CRITICAL)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("MOTO_PORT", str(dynamodb_local.port))
+        # The tasks' clients honour HTTP(S)_PROXY; a proxy must not capture localhost.
+        no_proxy = os.environ.get("NO_PROXY", "")
+        env.setenv("NO_PROXY", ",".join(filter(None, [no_proxy, "localhost", "127.0.0.1"])))
+        yield boto3.client(
+            "stepfunctions",
+            endpoint_url=moto_endpoint,
+            region_name="us-east-1",
+            config=Config(proxies={}),
+            **FAKE_CREDENTIALS,
+        )
+    interpreter_log.setLevel(interpreter_log_level)
+    set_moto_config(moto_endpoint, {"stepfunctions": {"execute_state_machine": False}})
+
+
+@pytest.fixture(scope="session")
+def state_machine_arn(sfn: Any, table_name: str) -> str:
+    """The BookNanny workflow as the stack deploys it, writing to the test table."""
+    return create_state_machine(sfn, render(table_name=table_name))
+
+
+@pytest.fixture(scope="session")
+def executions(sfn: Any) -> PollingSyncExecutions:
+    return PollingSyncExecutions(sfn)
+
+
+@pytest.fixture(scope="session")
 def aws_environment(
-    dynamodb_local: DynamoDBLocal, table_name: str, moto_endpoint: str, user_pool_id: str
+    dynamodb_local: DynamoDBLocal,
+    table_name: str,
+    moto_endpoint: str,
+    user_pool_id: str,
+    state_machine_arn: str,
 ) -> Iterator[None]:
     """Point the functions' boto3 clients at the local backends, as their env does in AWS."""
     from services.api import dependencies
@@ -86,6 +133,7 @@ def aws_environment(
     with pytest.MonkeyPatch.context() as env:
         env.setenv("TABLE_NAME", table_name)
         env.setenv("USER_POOL_ID", user_pool_id)
+        env.setenv("BOOKING_STATE_MACHINE_ARN", state_machine_arn)
         env.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local.endpoint_url)
         env.setenv("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", moto_endpoint)
         env.setenv("AWS_ACCESS_KEY_ID", FAKE_CREDENTIALS["aws_access_key_id"])

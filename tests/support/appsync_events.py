@@ -42,7 +42,11 @@ def appsync_event(
         "identity": identity.as_appsync() if identity else None,
         "source": None,
         "request": {
-            "headers": {"x-amzn-requestid": str(uuid.uuid4()), "content-type": "application/json"},
+            "headers": {
+                "x-amzn-requestid": str(uuid.uuid4()),
+                "x-amzn-trace-id": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}",
+                "content-type": "application/json",
+            },
             "domainName": None,
         },
         "prev": None,

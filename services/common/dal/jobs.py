@@ -34,6 +34,11 @@ class JobRepository:
     def create(self, job: Job) -> None:
         self.table.put(_job_item(job), condition="attribute_not_exists(PK)")
 
+    def get(self, parent_username: str, job_id: str) -> Job | None:
+        """Read a job from the table itself: strongly consistent, unlike :meth:`find`."""
+        item = self.table.get(job_key(parent_username, job_id))
+        return Job.model_validate(item) if item else None
+
     def find(self, job_id: str) -> Job | None:
         """Look a job up by id alone (its key needs the parent, so go through the index).
 

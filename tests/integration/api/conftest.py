@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.support.appsync_events import Identity, LambdaContext, appsync_event
+from tests.support.step_functions import PollingSyncExecutions
 
 MUTATIONS = {
     "createUser", "updateUser", "updateUserStatus", "deleteUser", "createJob", "applyToJob",
@@ -90,6 +92,14 @@ class Api:
         job: dict[str, Any] = self.call("createJob", {"job": job_input(**fields)}, parent)
         return job
 
+    def book(self, parent: Identity, application: dict[str, Any]) -> dict[str, Any]:
+        job: dict[str, Any] = self.call(
+            "bookNanny",
+            {"jobId": application["jobId"], "applicationId": application["id"]},
+            parent,
+        )
+        return job
+
     def apply(self, nanny: Identity, job_id: str) -> dict[str, Any]:
         application: dict[str, Any] = self.call(
             "applyToJob", {"application": {"jobId": job_id, "message": "Happy to help"}}, nanny
@@ -129,5 +139,18 @@ def job_input(**fields: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def api(aws_environment: None, cognito: Any, user_pool_id: str) -> Api:
-    return Api(cognito, user_pool_id)
+def api(
+    aws_environment: None,
+    cognito: Any,
+    user_pool_id: str,
+    state_machine_arn: str,
+    executions: PollingSyncExecutions,
+) -> Iterator[Api]:
+    from services.api import dependencies
+    from services.api.booking_workflow import BookingWorkflow
+
+    # moto has no StartSyncExecution; the execution itself is real (see step_functions.py).
+    workflow = BookingWorkflow(state_machine_arn, client=executions)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(dependencies, "booking_workflow", lambda: workflow)
+        yield Api(cognito, user_pool_id)

@@ -9,7 +9,6 @@ import pytest
 
 from tests.integration.api.conftest import Api, ApiError
 from tests.integration.api.test_jobs_api import all_pages
-from tests.support.booking import close_job
 
 pytestmark = pytest.mark.dynamodb
 
@@ -50,12 +49,10 @@ class TestApplyToJob:
         assert set(outcomes) - {"ok"} <= {"AlreadyApplied"}
         assert len(api.call("listApplicationsPerJob", {"jobId": job["id"]}, parent)["items"]) == 1
 
-    def test_a_closed_job_takes_no_applications(
-        self, api: Api, table_name: str, dynamodb: Any
-    ) -> None:
+    def test_a_closed_job_takes_no_applications(self, api: Api) -> None:
         parent, first, late = api.sign_up("PARENT"), api.sign_up("NANNY"), api.sign_up("NANNY")
         job = api.post_job(parent)
-        close_job(dynamodb, table_name, job, api.apply(first, job["id"]))
+        api.book(parent, api.apply(first, job["id"]))
         assert api.error("applyToJob", {"application": {"jobId": job["id"]}}, late) == "JobNotOpen"
         assert api.call("listJobsAppliedTo", {}, late)["items"] == []
 

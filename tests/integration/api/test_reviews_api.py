@@ -8,16 +8,15 @@ import pytest
 
 from tests.integration.api.conftest import Api
 from tests.support.appsync_events import Identity
-from tests.support.booking import close_job
 
 pytestmark = pytest.mark.dynamodb
 
 
 @pytest.fixture
-def booked(api: Api, table_name: str, dynamodb: Any) -> tuple[Identity, Identity, dict[str, Any]]:
+def booked(api: Api) -> tuple[Identity, Identity, dict[str, Any]]:
     parent, nanny = api.sign_up("PARENT"), api.sign_up("NANNY")
     job = api.post_job(parent)
-    close_job(dynamodb, table_name, job, api.apply(nanny, job["id"]))
+    api.book(parent, api.apply(nanny, job["id"]))
     return parent, nanny, job
 
 
@@ -41,12 +40,12 @@ class TestRateUser:
         assert rating_of(api, nanny.username) == (5.0, 1)
         assert rating_of(api, parent.username) == (4.0, 1)
 
-    def test_the_average_spans_jobs(self, api: Api, table_name: str, dynamodb: Any) -> None:
+    def test_the_average_spans_jobs(self, api: Api) -> None:
         nanny = api.sign_up("NANNY")
         for stars in (5, 2):
             parent = api.sign_up("PARENT")
             job = api.post_job(parent)
-            close_job(dynamodb, table_name, job, api.apply(nanny, job["id"]))
+            api.book(parent, api.apply(nanny, job["id"]))
             api.call("rateUser", {"jobId": job["id"], "rating": stars}, parent)
         assert rating_of(api, nanny.username) == (3.5, 2)
 

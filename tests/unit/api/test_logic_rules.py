@@ -36,7 +36,12 @@ def job(**fields: Any) -> Job:
     return Job.model_validate({**defaults, **fields})
 
 
-class FakeJobs:
+def _fake(kind: type, *args: Any) -> Any:
+    """A stand-in repository: the logic sees only the methods it calls."""
+    return kind(*args)
+
+
+class _FakeJobs:
     def __init__(self, found: Job | None) -> None:
         self.found = found
 
@@ -44,7 +49,7 @@ class FakeJobs:
         return self.found
 
 
-class RecordingReviews:
+class _RecordingReviews:
     def __init__(self) -> None:
         self.created: list[Any] = []
 
@@ -87,11 +92,13 @@ class TestPresentUser:
 class TestRateUser:
     def test_counterparts(self) -> None:
         booked = job(job_status=JobStatus.CLOSED, accepted_applicant="nan")
-        recorded = RecordingReviews()
+        recorded = _fake(
+            _RecordingReviews,
+        )
         parent = Caller("pat", frozenset({PARENT}))
         nanny = Caller("nan", frozenset({NANNY}))
-        reviews.rate_user(parent, "j1", 5, None, FakeJobs(booked), recorded)  # type: ignore[arg-type]
-        reviews.rate_user(nanny, "j1", 4, None, FakeJobs(booked), recorded)  # type: ignore[arg-type]
+        reviews.rate_user(parent, "j1", 5, None, _fake(_FakeJobs, booked), recorded)
+        reviews.rate_user(nanny, "j1", 4, None, _fake(_FakeJobs, booked), recorded)
         assert [(r.reviewer, r.rated_user) for r in recorded.created] == [
             ("pat", "nan"),
             ("nan", "pat"),
@@ -100,13 +107,31 @@ class TestRateUser:
     def test_open_jobs_and_outsiders(self) -> None:
         outsider = Caller("zed", frozenset({NANNY}))
         with pytest.raises(JobNotClosed):
-            reviews.rate_user(outsider, "j1", 5, None, FakeJobs(job()), RecordingReviews())  # type: ignore[arg-type]
+            reviews.rate_user(
+                outsider,
+                "j1",
+                5,
+                None,
+                _fake(_FakeJobs, job()),
+                _fake(
+                    _RecordingReviews,
+                ),
+            )
         booked = job(job_status=JobStatus.CLOSED, accepted_applicant="nan")
         with pytest.raises(NotJobParty):
-            reviews.rate_user(outsider, "j1", 5, None, FakeJobs(booked), RecordingReviews())  # type: ignore[arg-type]
+            reviews.rate_user(
+                outsider,
+                "j1",
+                5,
+                None,
+                _fake(_FakeJobs, booked),
+                _fake(
+                    _RecordingReviews,
+                ),
+            )
 
 
-class FakeUsers:
+class _FakeUsers:
     def __init__(self, existing: User | None) -> None:
         self.existing = existing
 
@@ -143,20 +168,24 @@ class TestCreateUser:
         groups = RecordingGroups()
         existing = user()
         result = users.create_user(
-            Caller("ann"), self.data(email="ANN@example.org"), FakeUsers(existing), groups
-        )  # type: ignore[arg-type]
+            Caller("ann"), self.data(email="ANN@example.org"), _fake(_FakeUsers, existing), groups
+        )
         assert result is existing
         assert groups.added == [("ann", "nanny")]
 
     def test_a_different_profile_is_not_a_retry(self) -> None:
         groups = RecordingGroups()
         with pytest.raises(UsernameTaken):
-            users.create_user(Caller("ann"), self.data(type="PARENT"), FakeUsers(user()), groups)  # type: ignore[arg-type]
+            users.create_user(
+                Caller("ann"), self.data(type="PARENT"), _fake(_FakeUsers, user()), groups
+            )
         assert groups.added == []
 
 
 def test_parents_list_nannies_only() -> None:
     parent = Caller("pat", frozenset({PARENT}))
-    assert users.list_users(parent, UserType.NANNY, PageRequest(), FakeUsers(None)).items == []  # type: ignore[arg-type]
+    assert (
+        users.list_users(parent, UserType.NANNY, PageRequest(), _fake(_FakeUsers, None)).items == []
+    )
     with pytest.raises(Unauthorized):
-        users.list_users(parent, UserType.PARENT, PageRequest(), FakeUsers(None))  # type: ignore[arg-type]
+        users.list_users(parent, UserType.PARENT, PageRequest(), _fake(_FakeUsers, None))
