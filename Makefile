@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 # Synth and tests never reach a real AWS account.
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help dev lint format unit infra-tests integration test pr synth deploy destroy up clean
+.PHONY: help dev lint format schemas unit infra-tests integration test pr synth deploy destroy up clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ lint: dev  ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+
+schemas: dev  ## regenerate the events' JSON Schemas (a unit test fails while one is stale)
+	$(BIN)/python -m events_schema
 
 format: dev  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

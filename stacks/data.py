@@ -37,6 +37,8 @@ class Data(Construct):
             # User data outlives the stack: deleting or replacing the stack keeps the table.
             removal_policy=RemovalPolicy.RETAIN,
             deletion_protection=True,
+            # Expired idempotency records (notify_accepted_applicant) delete themselves.
+            time_to_live_attribute="expiration",
         )
         for gsi in GSIS:
             self.table.add_global_secondary_index(

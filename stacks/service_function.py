@@ -21,13 +21,16 @@ from stacks.nag import acknowledge
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
-# Gitignore rules over the repo root: ignore everything, then re-admit `services/` only.
+# Gitignore rules over the repo root: ignore everything, then re-admit `services/` and
+# `events_schema/` (the event models the consumers parse JobClosed with) only.
 # The handler path `services.api.handler.handler` needs the package at the zip's root,
 # which is why the asset root is the repo and not services/ itself.
 CODE_EXCLUDES = (
     "*",
     f"!/{LAMBDA_CODE_DIR}/",
     f"!/{LAMBDA_CODE_DIR}/**",
+    "!/events_schema/",
+    "!/events_schema/**",
     # ...and keep build droppings and tests out of it.
     "__pycache__/",
     "*.py[cod]",

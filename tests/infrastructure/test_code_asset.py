@@ -13,6 +13,9 @@ PACKAGED = [
     "services/api/handler.py",
     "services/booking/book_nanny.asl.json",
     "services/common/dal/table.py",
+    "events_schema/__init__.py",
+    "events_schema/job_closed.py",
+    "events_schema/job_closed.schema.json",
 ]
 LEFT_OUT = [
     "app.py",
@@ -28,7 +31,6 @@ LEFT_OUT = [
     "cdk.out/manifest.json",
     ".localcloud/outputs.json",
     "localcloud/edge.py",
-    "events_schema/job_closed.py",
     "services/__pycache__/__init__.cpython-311.pyc",
     "services/api/__pycache__/handler.cpython-313.pyc",
     "services/api/handler.pyc",
@@ -55,7 +57,7 @@ def staged_files(repo: Path, outdir: Path) -> list[str]:
     return sorted(str(p.relative_to(asset_dir)) for p in asset_dir.rglob("*") if p.is_file())
 
 
-def test_only_services_code_is_packaged(tmp_path: Path) -> None:
+def test_only_function_code_is_packaged(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     for name in PACKAGED + LEFT_OUT:
         (repo / name).parent.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,7 @@ from moto.server import ThreadedMotoServer
 from localcloud.cloudformation_table import ensure_table
 from localcloud.dynamodb_local import DynamoDBLocal
 from services.booking.definition import render
+from tests.support.api import Api
 from tests.support.step_functions import (
     PollingSyncExecutions,
     create_state_machine,
@@ -147,3 +148,22 @@ def aws_environment(
 @pytest.fixture(scope="session")
 def dynamodb(dynamodb_local: DynamoDBLocal) -> Any:
     return dynamodb_local.client()
+
+
+@pytest.fixture(scope="session")
+def api(
+    aws_environment: None,
+    cognito: Any,
+    user_pool_id: str,
+    state_machine_arn: str,
+    executions: PollingSyncExecutions,
+) -> Iterator[Api]:
+    """The resolver Lambda, in-process, with every backend real but StartSyncExecution."""
+    from services.api import dependencies
+    from services.api.booking_workflow import BookingWorkflow
+
+    # moto has no StartSyncExecution; the execution itself is real (see step_functions.py).
+    workflow = BookingWorkflow(state_machine_arn, client=executions)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(dependencies, "booking_workflow", lambda: workflow)
+        yield Api(cognito, user_pool_id)

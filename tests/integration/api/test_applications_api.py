@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.api.conftest import Api, ApiError
 from tests.integration.api.test_jobs_api import all_pages
+from tests.support.api import Api, ApiError
 
 pytestmark = pytest.mark.dynamodb
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.api.conftest import Api, ApiError
+from tests.support.api import Api, ApiError
 from tests.support.appsync_events import Identity
 
 pytestmark = pytest.mark.dynamodb

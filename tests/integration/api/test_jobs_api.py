@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.api.conftest import Api, job_input
+from tests.support.api import Api, job_input
 
 pytestmark = pytest.mark.dynamodb
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.api.conftest import Api
+from tests.support.api import Api
 from tests.support.appsync_events import Identity
 
 pytestmark = pytest.mark.dynamodb

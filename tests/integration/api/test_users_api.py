@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.api.conftest import Api, ApiError, profile_input
+from tests.support.api import Api, ApiError, profile_input
 from tests.support.appsync_events import Identity
 
 pytestmark = pytest.mark.dynamodb

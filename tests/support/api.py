@@ -1,16 +1,14 @@
-"""Calling the resolver Lambda the way AppSync does, as each kind of caller."""
+"""The GraphQL resolver Lambda driven the way AppSync calls it, as each kind of caller."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.support.appsync_events import Identity, LambdaContext, appsync_event
-from tests.support.step_functions import PollingSyncExecutions
 
 MUTATIONS = {
     "createUser", "updateUser", "updateUserStatus", "deleteUser", "createJob", "applyToJob",
@@ -136,21 +134,3 @@ def job_input(**fields: Any) -> dict[str, Any]:
         "cost": 18.5,
         **fields,
     }
-
-
-@pytest.fixture(scope="session")
-def api(
-    aws_environment: None,
-    cognito: Any,
-    user_pool_id: str,
-    state_machine_arn: str,
-    executions: PollingSyncExecutions,
-) -> Iterator[Api]:
-    from services.api import dependencies
-    from services.api.booking_workflow import BookingWorkflow
-
-    # moto has no StartSyncExecution; the execution itself is real (see step_functions.py).
-    workflow = BookingWorkflow(state_machine_arn, client=executions)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(dependencies, "booking_workflow", lambda: workflow)
-        yield Api(cognito, user_pool_id)

@@ -1,0 +1,1 @@
+"""The decline_applications function: when a job closes, decline its other applications."""

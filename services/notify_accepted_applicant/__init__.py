@@ -1,0 +1,1 @@
+"""The notify_accepted_applicant function: tell the booked nanny, once per job."""
