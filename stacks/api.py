@@ -6,6 +6,7 @@ from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.constants import (
@@ -14,6 +15,7 @@ from stacks.constants import (
     API_FUNCTION_SERVICE_NAME,
     API_FUNCTION_TIMEOUT_SECONDS,
     API_KEY_VALIDITY_DAYS,
+    BOOKING_STATE_MACHINE_ARN_VARIABLE,
     RESOLVED_OPERATION_TYPES,
     RESOLVER_CODE_FILE,
     SCHEMA_FILE,
@@ -45,6 +47,7 @@ class Api(Construct):
         *,
         table: dynamodb.ITable,
         user_pool: cognito.IUserPool,
+        booking_workflow: sfn.IStateMachine,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -56,11 +59,17 @@ class Api(Construct):
             service_name=API_FUNCTION_SERVICE_NAME,
             timeout=Duration.seconds(API_FUNCTION_TIMEOUT_SECONDS),
             memory_size=API_FUNCTION_MEMORY_MB,
-            environment={"TABLE_NAME": table.table_name, "USER_POOL_ID": user_pool.user_pool_id},
+            environment={
+                "TABLE_NAME": table.table_name,
+                "USER_POOL_ID": user_pool.user_pool_id,
+                BOOKING_STATE_MACHINE_ARN_VARIABLE: booking_workflow.state_machine_arn,
+            },
             description="AppSync resolvers of every Query and Mutation field",
         )
         self.function = self.handler.function
         self._grant(self.handler.role, table, user_pool)
+        # bookNanny waits for the Express workflow: StartSyncExecution on it, nothing else.
+        booking_workflow.grant_start_sync_execution(self.handler.role)
         self._resolvers()
 
     def _graphql_api(self, user_pool: cognito.IUserPool) -> appsync.GraphqlApi:

@@ -14,7 +14,10 @@ RESOLVER_CODE_FILE: Final = Path(__file__).resolve().parent / "appsync" / "invok
 CDK_JSON: Final = REPO_ROOT / "cdk.json"
 
 STACK_ID: Final = "NannyBooking"
-STACK_DESCRIPTION: Final = "Nanny booking backend: AppSync API, Cognito, DynamoDB single table."
+STACK_DESCRIPTION: Final = (
+    "Nanny booking backend: AppSync API, Cognito, DynamoDB single table, Step Functions "
+    "booking workflow, EventBridge pipe, bus and consumers."
+)
 # The Powertools metrics namespace; dashboards and alarms look metrics up by it.
 METRICS_NAMESPACE: Final = "NannyBooking"
 
@@ -50,7 +53,9 @@ API_KEY_VALIDITY_DAYS: Final = 365  # AppSync's maximum; each deploy pushes the 
 RESOLVED_OPERATION_TYPES: Final = ("query", "mutation")
 API_FUNCTION_HANDLER: Final = "services.api.handler.handler"
 API_FUNCTION_SERVICE_NAME: Final = "api"
-API_FUNCTION_TIMEOUT_SECONDS: Final = 10
+# bookNanny waits for the BookNanny execution (it stops itself after 8 s) and may retry it
+# once; AppSync gives up on a resolver after 30 s, so the function ends just before that.
+API_FUNCTION_TIMEOUT_SECONDS: Final = 25
 API_FUNCTION_MEMORY_MB: Final = 512
 # Only this top-level directory of the repo is packaged into Lambda code assets.
 LAMBDA_CODE_DIR: Final = "services"
@@ -61,6 +66,50 @@ POWERTOOLS_VERSION: Final = "3.37.0"
 POWERTOOLS_LAYER_PARAMETER: Final = (
     f"/aws/service/powertools/python/arm64/python3.13/{POWERTOOLS_VERSION}"
 )
+
+# --- booking workflow -------------------------------------------------------------
+BOOKING_STATE_MACHINE_NAME: Final = "BookNanny"  # deployed as <stack name>-BookNanny
+# The api function finds the workflow by this variable (services.api.booking_workflow).
+BOOKING_STATE_MACHINE_ARN_VARIABLE: Final = "BOOKING_STATE_MACHINE_ARN"
+
+# --- events -----------------------------------------------------------------------
+# How long the bus keeps every event for replay. A replay must change nothing twice, and
+# the notifier remembers a job for services.notify_accepted_applicant.idempotency's
+# DEDUPLICATION_WINDOW (90 days): the archive must never keep events longer than that.
+# 30 days is time to notice a broken consumer (its DLQ alarms at once) and replay, while
+# the usernames events carry are not kept longer than recovery needs.
+ARCHIVE_RETENTION_DAYS: Final = 30
+# Dead-letter queues keep a message 14 days, the most SQS allows.
+DEAD_LETTER_RETENTION_DAYS: Final = 14
+
+# The JobClosed pipe (stream -> bus, stacks/events.py).
+# TRIM_HORIZON: a new or replaced pipe starts at the oldest record still in the stream
+# (24 hours), so no job closed while it was being (re)created is missed. What it sends
+# twice, the consumers ignore (conditional declines, idempotent notifications).
+PIPE_STARTING_POSITION: Final = "TRIM_HORIZON"
+# Up to 10 records per PutEvents call (the bus target's maximum). Only records that pass
+# the filter count, and bookings are rare, so most batches hold one event.
+PIPE_BATCH_SIZE: Final = 10
+# Pipes default to retrying forever, which would stop the shard behind one bad record.
+# A failure that outlasts 10 retries or an hour is not transient: the batch goes to the
+# DLQ, whose message holds only the batch's shard and sequence numbers, so the hour also
+# leaves most of the stream's 24-hour retention to read the records back from it.
+PIPE_MAXIMUM_RETRY_ATTEMPTS: Final = 10
+PIPE_MAXIMUM_RECORD_AGE_SECONDS: Final = 3600
+
+# --- consumers --------------------------------------------------------------------
+# One rule -> queue (+DLQ) -> function per consumer of JobClosed (stacks/consumers.py).
+CONSUMER_DECLINE_OTHER_APPLICATIONS: Final = "DeclineOtherApplications"
+CONSUMER_NOTIFY_ACCEPTED_APPLICANT: Final = "NotifyAcceptedApplicant"
+CONSUMERS: Final = (CONSUMER_DECLINE_OTHER_APPLICATIONS, CONSUMER_NOTIFY_ACCEPTED_APPLICANT)
+
+
+def _queue_url(consumer: str) -> str:
+    return f"{consumer}QueueUrl"
+
+
+def _dead_letter_queue_url(consumer: str) -> str:
+    return f"{consumer}DeadLetterQueueUrl"
 
 
 class Output:
@@ -76,6 +125,18 @@ class Output:
     TABLE_STREAM_ARN: Final = "TableStreamArn"
     API_FUNCTION_NAME: Final = "ApiFunctionName"
     REGION: Final = "Region"
+    EVENT_BUS_NAME: Final = "EventBusName"
+    EVENT_BUS_ARN: Final = "EventBusArn"
+    ARCHIVE_NAME: Final = "ArchiveName"
+    BOOKING_STATE_MACHINE_ARN: Final = "BookingStateMachineArn"
+    JOB_CLOSED_PIPE_NAME: Final = "JobClosedPipeName"
+    PIPE_DEAD_LETTER_QUEUE_URL: Final = "PipeDeadLetterQueueUrl"
+    NOTIFICATION_TOPIC_ARN: Final = "NotificationTopicArn"
+
+    # Per consumer: <Name>QueueUrl and <Name>DeadLetterQueueUrl.
+    queue_url: Final = staticmethod(_queue_url)
+    dead_letter_queue_url: Final = staticmethod(_dead_letter_queue_url)
+
     ALL: Final = (
         GRAPHQL_URL,
         GRAPHQL_API_ID,
@@ -86,4 +147,12 @@ class Output:
         TABLE_STREAM_ARN,
         API_FUNCTION_NAME,
         REGION,
+        EVENT_BUS_NAME,
+        EVENT_BUS_ARN,
+        ARCHIVE_NAME,
+        BOOKING_STATE_MACHINE_ARN,
+        JOB_CLOSED_PIPE_NAME,
+        PIPE_DEAD_LETTER_QUEUE_URL,
+        NOTIFICATION_TOPIC_ARN,
+        *(key for c in CONSUMERS for key in (_queue_url(c), _dead_letter_queue_url(c))),
     )

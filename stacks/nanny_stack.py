@@ -5,8 +5,11 @@ from constructs import Construct
 
 from stacks.api import Api
 from stacks.auth import Auth
+from stacks.booking import Booking
 from stacks.constants import STACK_DESCRIPTION, STACK_ID, Output
+from stacks.consumers import Consumers
 from stacks.data import Data
+from stacks.events import Events
 from stacks.nag import apply_nag
 
 
@@ -16,7 +19,16 @@ class NannyBookingStack(Stack):
 
         self.data = Data(self, "Data")
         self.auth = Auth(self, "Auth")
-        self.api = Api(self, "Api", table=self.data.table, user_pool=self.auth.user_pool)
+        self.booking = Booking(self, "Booking", table=self.data.table)
+        self.api = Api(
+            self,
+            "Api",
+            table=self.data.table,
+            user_pool=self.auth.user_pool,
+            booking_workflow=self.booking.state_machine,
+        )
+        self.events = Events(self, "Events", table=self.data.table)
+        self.consumers = Consumers(self, "Consumers", bus=self.events.bus, table=self.data.table)
 
         graphql_api = self.api.graphql_api
         outputs = {
@@ -30,7 +42,19 @@ class NannyBookingStack(Stack):
             Output.TABLE_STREAM_ARN: _present(self.data.table.table_stream_arn, "the stream"),
             Output.API_FUNCTION_NAME: self.api.function.function_name,
             Output.REGION: Aws.REGION,
+            Output.EVENT_BUS_NAME: self.events.bus.event_bus_name,
+            Output.EVENT_BUS_ARN: self.events.bus.event_bus_arn,
+            Output.ARCHIVE_NAME: self.events.archive.ref,
+            Output.BOOKING_STATE_MACHINE_ARN: self.booking.state_machine.state_machine_arn,
+            Output.JOB_CLOSED_PIPE_NAME: self.events.pipe.ref,
+            Output.PIPE_DEAD_LETTER_QUEUE_URL: self.events.pipe_dead_letter_queue.queue_url,
+            Output.NOTIFICATION_TOPIC_ARN: self.consumers.topic.topic_arn,
         }
+        for consumer in self.consumers.all:
+            outputs[Output.queue_url(consumer.name)] = consumer.queue.queue_url
+            outputs[Output.dead_letter_queue_url(consumer.name)] = (
+                consumer.dead_letter_queue.queue_url
+            )
         for key, value in outputs.items():
             CfnOutput(self, key, value=value)
 

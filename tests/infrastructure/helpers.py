@@ -23,3 +23,40 @@ def get_att(logical_id: str, attribute: str) -> dict[str, Any]:
 
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def function_with_handler(resources: Resources, handler: str) -> tuple[str, dict[str, Any]]:
+    """The single Lambda function running `handler`, as (logical id, properties)."""
+    found = [
+        (logical_id, function["Properties"])
+        for logical_id, function in of_type(resources, "AWS::Lambda::Function").items()
+        if function["Properties"]["Handler"] == handler
+    ]
+    assert len(found) == 1, f"expected one function running {handler}, found {len(found)}"
+    return found[0]
+
+
+def api_function(resources: Resources) -> tuple[str, dict[str, Any]]:
+    return function_with_handler(resources, "services.api.handler.handler")
+
+
+# The consumers of JobClosed: stack output prefix -> the handler its function runs.
+CONSUMER_HANDLERS = {
+    "DeclineOtherApplications": "services.decline_applications.handler.handler",
+    "NotifyAcceptedApplicant": "services.notify_accepted_applicant.handler.handler",
+}
+
+
+def consumer_queues(resources: Resources, consumer: str) -> tuple[str, str]:
+    """(queue, dead-letter queue) logical ids of a consumer, followed from its function
+    through its event source mapping and the queue's redrive policy."""
+    function_id, _ = function_with_handler(resources, CONSUMER_HANDLERS[consumer])
+    (mapping,) = [
+        m["Properties"]
+        for m in of_type(resources, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": function_id}
+    ]
+    queue_id: str = mapping["EventSourceArn"]["Fn::GetAtt"][0]
+    redrive = resources[queue_id]["Properties"]["RedrivePolicy"]
+    dead_letter_id: str = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    return queue_id, dead_letter_id

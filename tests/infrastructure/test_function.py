@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 
 from stacks.constants import POWERTOOLS_LAYER_PARAMETER, POWERTOOLS_VERSION, REPO_ROOT
-from tests.infrastructure.helpers import Resources, only
+from tests.infrastructure.helpers import Resources, api_function, only
 from tests.support.template import Synthesized
 
 
 @pytest.fixture(scope="module")
 def function(resources: Resources) -> tuple[str, dict[str, Any]]:
-    return only(resources, "AWS::Lambda::Function")
+    return api_function(resources)
 
 
 def test_runtime_architecture_handler_and_limits(function: tuple[str, dict[str, Any]]) -> None:
@@ -21,7 +21,7 @@ def test_runtime_architecture_handler_and_limits(function: tuple[str, dict[str, 
     assert props["Runtime"] == "python3.13"
     assert props["Architectures"] == ["arm64"]
     assert props["Handler"] == "services.api.handler.handler"
-    assert props["Timeout"] == 10
+    assert props["Timeout"] == 25  # under AppSync's 30 s, over a booking's worst case
     assert props["MemorySize"] == 512
     assert props["TracingConfig"] == {"Mode": "Active"}
 
@@ -29,9 +29,11 @@ def test_runtime_architecture_handler_and_limits(function: tuple[str, dict[str, 
 def test_environment(resources: Resources, function: tuple[str, dict[str, Any]]) -> None:
     table_id, _ = only(resources, "AWS::DynamoDB::Table")
     pool_id, _ = only(resources, "AWS::Cognito::UserPool")
+    state_machine_id, _ = only(resources, "AWS::StepFunctions::StateMachine")
     assert function[1]["Environment"]["Variables"] == {
         "TABLE_NAME": {"Ref": table_id},
         "USER_POOL_ID": {"Ref": pool_id},
+        "BOOKING_STATE_MACHINE_ARN": {"Ref": state_machine_id},
         "POWERTOOLS_SERVICE_NAME": "api",
         "POWERTOOLS_METRICS_NAMESPACE": "NannyBooking",
         "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -77,7 +79,8 @@ def test_code_asset_holds_services_only(
     filter itself, file by file, on a made-up repo.)"""
     files = asset_files(synthesized, function)
     assert "services/__init__.py" in files
-    assert all(f.startswith("services/") for f in files), files
+    # services/ and the event models the consumers parse with (service_function.py).
+    assert all(f.startswith(("services/", "events_schema/")) for f in files), files
     junk = [f for f in files if "__pycache__" in f or "/tests/" in f or f.endswith((".pyc", ".md"))]
     assert not junk
     # Copied from the repo's services/, not produced by a build step.

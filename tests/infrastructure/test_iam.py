@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from tests.infrastructure.helpers import Resources, as_list, get_att, of_type, only
+from tests.infrastructure.helpers import Resources, api_function, as_list, get_att, of_type, only
 
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 ITEM_ACTIONS = {
@@ -32,7 +32,7 @@ def statements_of_role(resources: Resources, role_id: str) -> list[dict[str, Any
 
 @pytest.fixture(scope="module")
 def function_statements(resources: Resources) -> list[dict[str, Any]]:
-    _, function = only(resources, "AWS::Lambda::Function")
+    _, function = api_function(resources)
     return statements_of_role(resources, function["Role"]["Fn::GetAtt"][0])
 
 
@@ -49,7 +49,12 @@ def test_function_has_exactly_the_expected_actions(
     function_statements: list[dict[str, Any]],
 ) -> None:
     assert set(grants(function_statements)) == (
-        ITEM_ACTIONS | {"dynamodb:Query"} | GROUP_ACTIONS | LOG_ACTIONS | XRAY_ACTIONS
+        ITEM_ACTIONS
+        | {"dynamodb:Query"}
+        | GROUP_ACTIONS
+        | LOG_ACTIONS
+        | XRAY_ACTIONS
+        | {"states:StartSyncExecution"}
     )
 
 
@@ -95,14 +100,14 @@ def test_only_xray_has_a_star_resource(function_statements: list[dict[str, Any]]
 def test_logs_only_to_the_functions_own_log_group(
     resources: Resources, function_statements: list[dict[str, Any]]
 ) -> None:
-    _, function = only(resources, "AWS::Lambda::Function")
+    _, function = api_function(resources)
     log_group = function["LoggingConfig"]["LogGroup"]["Ref"]
     for action in LOG_ACTIONS:
         assert grants(function_statements)[action] == [get_att(log_group, "Arn")]
 
 
 def test_appsync_may_invoke_only_the_api_function(resources: Resources) -> None:
-    function_id, _ = only(resources, "AWS::Lambda::Function")
+    function_id, _ = api_function(resources)
     _, data_source = only(resources, "AWS::AppSync::DataSource")
     role_id = data_source["ServiceRoleArn"]["Fn::GetAtt"][0]
     function_arn = get_att(function_id, "Arn")

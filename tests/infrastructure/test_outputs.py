@@ -3,7 +3,14 @@
 from typing import Any
 
 from stacks.constants import Output
-from tests.infrastructure.helpers import Resources, get_att, only
+from tests.infrastructure.helpers import (
+    CONSUMER_HANDLERS,
+    Resources,
+    api_function,
+    consumer_queues,
+    get_att,
+    only,
+)
 from tests.support.template import Synthesized
 
 
@@ -18,7 +25,7 @@ def test_every_output_exists_and_points_at_its_resource(
     pool_id, _ = only(resources, "AWS::Cognito::UserPool")
     client_id, _ = only(resources, "AWS::Cognito::UserPoolClient")
     table_id, _ = only(resources, "AWS::DynamoDB::Table")
-    function_id, _ = only(resources, "AWS::Lambda::Function")
+    function_id, _ = api_function(resources)
     expected = {
         "GraphQLUrl": get_att(api_id, "GraphQLUrl"),
         "GraphQLApiId": get_att(api_id, "ApiId"),
@@ -30,5 +37,24 @@ def test_every_output_exists_and_points_at_its_resource(
         "ApiFunctionName": {"Ref": function_id},
         "Region": {"Ref": "AWS::Region"},
     }
+    bus_id, _ = only(resources, "AWS::Events::EventBus")
+    archive_id, _ = only(resources, "AWS::Events::Archive")
+    state_machine_id, _ = only(resources, "AWS::StepFunctions::StateMachine")
+    pipe_id, pipe = only(resources, "AWS::Pipes::Pipe")
+    topic_id, _ = only(resources, "AWS::SNS::Topic")
+    pipe_dlq_arn = pipe["SourceParameters"]["DynamoDBStreamParameters"]["DeadLetterConfig"]["Arn"]
+    expected |= {
+        "EventBusName": {"Ref": bus_id},
+        "EventBusArn": get_att(bus_id, "Arn"),
+        "ArchiveName": {"Ref": archive_id},
+        "BookingStateMachineArn": {"Ref": state_machine_id},
+        "JobClosedPipeName": {"Ref": pipe_id},
+        "PipeDeadLetterQueueUrl": {"Ref": pipe_dlq_arn["Fn::GetAtt"][0]},
+        "NotificationTopicArn": {"Ref": topic_id},
+    }
+    for consumer in CONSUMER_HANDLERS:
+        queue_id, dead_letter_id = consumer_queues(resources, consumer)
+        expected[f"{consumer}QueueUrl"] = {"Ref": queue_id}
+        expected[f"{consumer}DeadLetterQueueUrl"] = {"Ref": dead_letter_id}
     assert set(Output.ALL) == set(expected)
     assert {key: outputs.get(key) for key in expected} == expected
