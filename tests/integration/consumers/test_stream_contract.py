@@ -2,9 +2,9 @@
 stream, through the pipe's filter and input template (events_schema.job_closed_pipe) and
 into both consumers.
 
-The pipe itself is emulated by events_schema.pipe_emulation (exact-value filters and
-placeholder substitution only); everything else is real: the API's writes, the booking's
-transaction, the stream, the consumers and their backends.
+The pipe's filtering and templating are the local cloud's EventBridge semantics
+(localcloud.event_pattern, localcloud.input_template); everything else is real: the API's
+writes, the booking's transaction, the stream, the consumers and their backends.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ import pytest
 
 from events_schema import JobClosed
 from events_schema.job_closed_pipe import FILTER_PATTERN, INPUT_TEMPLATE
-from events_schema.pipe_emulation import matches, render_input_template
 from localcloud.dynamodb_local import DynamoDBLocal
+from localcloud.event_pattern import matches_any
+from localcloud.input_template import render_text
 from services.decline_applications.handler import handler as decline
 from services.notify_accepted_applicant.handler import handler as notify
 from tests.integration.consumers.conftest import Inbox
@@ -42,12 +43,12 @@ def pipe(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The details the pipe puts on the bus for these records, in order."""
     return [
         json.loads(
-            render_input_template(
-                INPUT_TEMPLATE, record, {"aws.pipes.event.ingestion-time": INGESTION_TIME}
+            render_text(
+                INPUT_TEMPLATE, record, context={"aws.pipes.event.ingestion-time": INGESTION_TIME}
             )
         )
         for record in records
-        if matches(FILTER_PATTERN, record)
+        if matches_any([json.dumps(FILTER_PATTERN)], record)
     ]
 
 

@@ -19,7 +19,8 @@ import pytest
 from events_schema import JobClosed
 from events_schema.job_closed_pipe import FILTER_PATTERN, INPUT_TEMPLATE
 from events_schema.json_schema import CATALOG
-from events_schema.pipe_emulation import matches, render_input_template
+from localcloud.event_pattern import matches_any
+from localcloud.input_template import render_text
 from services.common.dal.keys import EntityName
 from services.common.events import JobClosedEvent
 from services.common.models import JobApplicationStatus, JobStatus
@@ -31,10 +32,10 @@ INGESTION_TIME = "2025-05-20T10:15:31.456Z"
 
 def pipe(record: dict[str, object]) -> JobClosed | None:
     """What the pipe puts on the bus for one record: a parsed detail, or None (filtered)."""
-    if not matches(FILTER_PATTERN, record):
+    if not matches_any([json.dumps(FILTER_PATTERN)], record):
         return None
-    rendered = render_input_template(
-        INPUT_TEMPLATE, record, {"aws.pipes.event.ingestion-time": INGESTION_TIME}
+    rendered = render_text(
+        INPUT_TEMPLATE, record, context={"aws.pipes.event.ingestion-time": INGESTION_TIME}
     )
     (event_schema,) = CATALOG
     jsonschema.Draft4Validator(json.loads(event_schema.path.read_text())).validate(
