@@ -106,8 +106,8 @@ class TestBookNanny:
         parent, job, (application, *_) = job_with_applicants
         api.book(parent, application)
         args = {"jobId": job["id"], "applicationId": application["id"]}
-        # Booking the same application again, as a new request: it is no longer PENDING.
-        assert api.error("bookNanny", args, parent) == "ApplicationNotPending"
+        # Booking the same application again, as a new request: the job is closed.
+        assert api.error("bookNanny", args, parent) == "JobNotOpen"
 
     @pytest.mark.parametrize(
         "args",

@@ -139,6 +139,22 @@ def test_a_booked_job_refuses_another_application(marketplace: Marketplace) -> N
     ), cause
 
 
+def test_a_booked_job_refuses_its_declined_applications_as_not_open(
+    marketplace: Marketplace,
+) -> None:
+    """After the choreography declined the others, the job's state is the reason to give."""
+    job = marketplace.post_job()
+    first, second = marketplace.apply(job), marketplace.apply(job)
+    assert marketplace.book(first).status == "SUCCEEDED"
+    marketplace.set_application_status(second, "DECLINED")
+    before = marketplace.snapshot(job)
+
+    failed = marketplace.book(second)
+
+    assert (failed.status, failed.error) == ("FAILED", "JobNotOpen")
+    assert marketplace.snapshot(job) == before
+
+
 def test_concurrent_bookings_of_one_job_accept_exactly_one(marketplace: Marketplace) -> None:
     job = marketplace.post_job()
     applications = [marketplace.apply(job) for _ in range(8)]
@@ -170,7 +186,7 @@ def test_a_retried_booking_with_the_same_correlation_id_answers_as_the_first(
 
     assert (first.status, again.status) == ("SUCCEEDED", "SUCCEEDED")
     assert again.output == first.output
-    assert (other_request.status, other_request.error) == ("FAILED", "ApplicationNotPending")
+    assert (other_request.status, other_request.error) == ("FAILED", "JobNotOpen")
     assert marketplace.snapshot(application) == after_first
 
 

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from services.api.booking_workflow import BookingWorkflow, BookingWorkflowError
-from services.common.errors import ApplicationNotPending, JobNotOpen, NotFound, NotJobOwner
+from services.common.errors import JobNotOpen, NotFound, NotJobOwner
 from tests.integration.booking.conftest import Marketplace
 from tests.support.step_functions import PollingSyncExecutions
 
@@ -57,7 +57,7 @@ def test_each_refusal_raises_its_domain_error(
     with pytest.raises(NotJobOwner):
         book(workflow, first, parent_username="someone-else")
     book(workflow, first)
-    with pytest.raises(ApplicationNotPending):
+    with pytest.raises(JobNotOpen):
         book(workflow, first)
     with pytest.raises(JobNotOpen) as not_open:
         book(workflow, second)
