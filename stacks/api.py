@@ -34,7 +34,13 @@ _ITEM_ACTIONS = (
     "dynamodb:ConditionCheckItem",
 )
 _QUERY_ACTIONS = ("dynamodb:Query",)
-_GROUP_ACTIONS = ("cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminRemoveUserFromGroup")
+# services/api/accounts.py: group membership, the verified email, signing a user out.
+_ACCOUNT_ACTIONS = (
+    "cognito-idp:AdminAddUserToGroup",
+    "cognito-idp:AdminRemoveUserFromGroup",
+    "cognito-idp:AdminGetUser",
+    "cognito-idp:AdminUserGlobalSignOut",
+)
 
 
 class Api(Construct):
@@ -148,7 +154,7 @@ class Api(Construct):
             iam.PolicyStatement(actions=list(_QUERY_ACTIONS), resources=[table.table_arn, indexes])
         )
         role.add_to_principal_policy(
-            iam.PolicyStatement(actions=list(_GROUP_ACTIONS), resources=[user_pool.user_pool_arn])
+            iam.PolicyStatement(actions=list(_ACCOUNT_ACTIONS), resources=[user_pool.user_pool_arn])
         )
         acknowledge(
             role,

@@ -110,6 +110,10 @@ class ServiceFunction(Construct):
                 "POWERTOOLS_SERVICE_NAME": service_name,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
+                # Traces keep timings, not payloads: responses and errors carry personal
+                # data (profiles, addresses), and X-Ray is no place for it.
+                "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+                "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
                 **environment,
             },
         )

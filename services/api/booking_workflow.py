@@ -27,6 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from services.common.errors import (
     ApplicationNotPending,
+    Conflict,
     DomainError,
     JobNotOpen,
     NotFound,
@@ -40,7 +41,7 @@ STATE_MACHINE_ARN_VARIABLE: Final = "BOOKING_STATE_MACHINE_ARN"
 # The workflow's Fail states use these errorType names as their Error.
 _DOMAIN_ERRORS: Final[dict[str, type[DomainError]]] = {
     error.__name__: error for error in (JobNotOpen, NotJobOwner, ApplicationNotPending, NotFound)
-}
+} | {"TransactionConflict": Conflict}  # lost to concurrent writes even after its retries
 
 # AppSync gives a resolver 30 s. The execution stops itself after 8 s (its TimeoutSeconds),
 # so 10 s of reading always covers one answer; two attempts of 2 + 10 s stay under 30 s.
@@ -125,7 +126,10 @@ def _outcome(response: dict[str, Any]) -> dict[str, Any]:
     error, cause = response.get("error"), response.get("cause")
     if status == "FAILED" and error in _DOMAIN_ERRORS:
         domain_error = _DOMAIN_ERRORS[error]
-        raise domain_error(cause or _default_message(domain_error))
+        # The workflow's own Fail states write causes for clients; a conflict's cause is
+        # DynamoDB's text, so it gets the error's own message.
+        own_cause = cause if domain_error is not Conflict else None
+        raise domain_error(own_cause or _default_message(domain_error))
     raise BookingWorkflowError(str(status), error, cause)
 
 

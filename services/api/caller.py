@@ -15,7 +15,10 @@ NANNY = "nanny"
 
 @dataclass(frozen=True)
 class Caller:
-    """A signed-in user (username and Cognito groups) or an API-key caller (no username).
+    """A signed-in user (username, Cognito ``sub`` and groups) or an API-key caller.
+
+    The username names the user's items; the ``sub`` tells this account from a later one
+    that reuses a deleted account's username.
 
     >>> Caller.from_identity({"username": "ann", "groups": ["parent"]}).require_group(PARENT)
     'ann'
@@ -23,6 +26,7 @@ class Caller:
 
     username: str | None
     groups: frozenset[str] = frozenset()
+    sub: str | None = None
 
     @classmethod
     def from_identity(cls, identity: Mapping[str, Any] | None) -> Caller:
@@ -30,7 +34,11 @@ class Caller:
         if not identity or not identity.get("username"):
             return cls(username=None)
         # AppSync sends null, not [], for a user in no group.
-        return cls(username=identity["username"], groups=frozenset(identity.get("groups") or ()))
+        return cls(
+            username=identity["username"],
+            groups=frozenset(identity.get("groups") or ()),
+            sub=identity.get("sub"),
+        )
 
     @property
     def is_admin(self) -> bool:
@@ -47,5 +55,9 @@ class Caller:
             raise Unauthorized(f"Only {' or '.join(groups)} users may do this.")
         return username
 
-    def is_self_or_admin(self, username: str) -> bool:
-        return self.is_admin or (self.username is not None and self.username == username)
+    def owns(self, username: str, owner_sub: str | None) -> bool:
+        """This caller is the account that created the profile ``username``."""
+        return self.username == username and self.sub is not None and self.sub == owner_sub
+
+    def is_owner_or_admin(self, username: str, owner_sub: str | None) -> bool:
+        return self.is_admin or self.owns(username, owner_sub)

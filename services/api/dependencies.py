@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
+from services.api.accounts import Accounts, CognitoAccounts
 from services.api.booking_workflow import BookingWorkflow
-from services.api.user_groups import CognitoUserGroups, UserGroups
 from services.common.dal.applications import ApplicationRepository
 from services.common.dal.jobs import JobRepository
 from services.common.dal.reviews import ReviewRepository
@@ -39,8 +39,8 @@ def reviews() -> ReviewRepository:
 
 
 @cache
-def user_groups() -> UserGroups:
-    return CognitoUserGroups.from_environment()
+def accounts() -> Accounts:
+    return CognitoAccounts.from_environment()
 
 
 @cache
@@ -50,5 +50,5 @@ def booking_workflow() -> BookingWorkflow:
 
 def reset() -> None:
     """Forget every client (tests point the environment at another endpoint)."""
-    for factory in (table, users, jobs, applications, reviews, user_groups, booking_workflow):
+    for factory in (table, users, jobs, applications, reviews, accounts, booking_workflow):
         factory.cache_clear()

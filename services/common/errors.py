@@ -51,6 +51,18 @@ class EmailTaken(DomainError):
     """Another profile already uses this email address."""
 
 
+class EmailNotVerified(DomainError):
+    """A profile needs the account's email to be verified first."""
+
+
+class AccountDeactivated(DomainError):
+    """An admin deactivated this account."""
+
+
+class Conflict(DomainError):
+    """A concurrent request changed the same data first; retrying may succeed."""
+
+
 class AlreadyApplied(DomainError):
     """This nanny already applied to this job."""
 

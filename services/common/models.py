@@ -75,6 +75,8 @@ class User(Entity):
     rating_sum: int = 0
     created_on: dt.datetime
     updated_on: dt.datetime | None = None
+    #: The Cognito ``sub`` of the account that created the profile (never shown).
+    owner_sub: str | None = None
 
     @property
     def average_rating(self) -> float | None:

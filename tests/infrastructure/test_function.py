@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from stacks.constants import POWERTOOLS_LAYER_PARAMETER, POWERTOOLS_VERSION, REPO_ROOT
-from tests.infrastructure.helpers import Resources, api_function, only
+from tests.infrastructure.helpers import Resources, api_function, of_type, only
 from tests.support.template import Synthesized
 
 
@@ -37,7 +37,18 @@ def test_environment(resources: Resources, function: tuple[str, dict[str, Any]])
         "POWERTOOLS_SERVICE_NAME": "api",
         "POWERTOOLS_METRICS_NAMESPACE": "NannyBooking",
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+        "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
     }
+
+
+def test_no_function_puts_payloads_in_traces(resources: Resources) -> None:
+    functions = of_type(resources, "AWS::Lambda::Function").values()
+    assert len(functions) >= 3
+    for function in functions:
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+        assert variables["POWERTOOLS_TRACER_CAPTURE_ERROR"] == "false"
 
 
 def test_explicit_log_group_with_retention(

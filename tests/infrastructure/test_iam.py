@@ -14,7 +14,12 @@ ITEM_ACTIONS = {
     "dynamodb:DeleteItem",
     "dynamodb:ConditionCheckItem",
 }
-GROUP_ACTIONS = {"cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminRemoveUserFromGroup"}
+GROUP_ACTIONS = {
+    "cognito-idp:AdminAddUserToGroup",
+    "cognito-idp:AdminRemoveUserFromGroup",
+    "cognito-idp:AdminGetUser",
+    "cognito-idp:AdminUserGlobalSignOut",
+}
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 
 

@@ -50,15 +50,35 @@ class Api:
 
     # -- callers -------------------------------------------------------------------------
 
-    def cognito_user(self, *groups: str) -> Identity:
-        """A Cognito user in the given groups, with no profile yet."""
+    def cognito_user(
+        self, *groups: str, email: str | None = None, email_verified: bool = True
+    ) -> Identity:
+        """A Cognito account in the given groups, with no profile yet."""
         username = f"u{uuid.uuid4().hex[:12]}"
-        self._cognito.admin_create_user(UserPoolId=self._pool, Username=username)
+        return self.cognito_account(username, *groups, email=email, email_verified=email_verified)
+
+    def cognito_account(
+        self, username: str, *groups: str, email: str | None = None, email_verified: bool = True
+    ) -> Identity:
+        created = self._cognito.admin_create_user(
+            UserPoolId=self._pool,
+            Username=username,
+            MessageAction="SUPPRESS",
+            UserAttributes=[
+                {"Name": "email", "Value": email or f"{username}@example.org"},
+                {"Name": "email_verified", "Value": str(email_verified).lower()},
+            ],
+        )["User"]
         for group in groups:
             self._cognito.admin_add_user_to_group(
                 UserPoolId=self._pool, Username=username, GroupName=group
             )
-        return Identity(username=username, groups=groups)
+        sub = next(a["Value"] for a in created["Attributes"] if a["Name"] == "sub")
+        return Identity(username=username, groups=groups, sub=sub)
+
+    def delete_account(self, username: str) -> None:
+        """What a user's own Cognito DeleteUser does: the account goes, the profile stays."""
+        self._cognito.admin_delete_user(UserPoolId=self._pool, Username=username)
 
     def groups_of(self, username: str) -> set[str]:
         response = self._cognito.admin_list_groups_for_user(
@@ -69,7 +89,7 @@ class Api:
     def sign_up(self, user_type: str, **profile: Any) -> Identity:
         """A user with a profile, holding the token they get after refreshing it."""
         newcomer = self.cognito_user()
-        user = {"type": user_type, **profile_input(newcomer.username), **profile}
+        user = {"type": user_type, **profile_input(), **profile}
         self.call("createUser", {"user": user}, newcomer)
         return Identity(username=newcomer.username, groups=(user_type.lower(),), sub=newcomer.sub)
 
@@ -105,9 +125,9 @@ class Api:
         return application
 
 
-def profile_input(username: str) -> dict[str, Any]:
+def profile_input() -> dict[str, Any]:
+    """A profile as the app sends it; the email comes from the Cognito account."""
     return {
-        "email": f"{username}@example.org",
         "firstName": "Ada",
         "lastName": "Lovelace",
         "phoneNumber": "+44 20 7946 0000",

@@ -8,7 +8,7 @@ from services.api.models.inputs import CreateJobApplicationInput
 from services.common.dal.applications import ApplicationRepository
 from services.common.dal.jobs import JobRepository
 from services.common.dal.table import PageRequest
-from services.common.errors import JobNotOpen, NotJobOwner
+from services.common.errors import JobNotOpen, NotJobOwner, Unauthorized
 from services.common.ids import new_id
 from services.common.models import (
     JobApplication,
@@ -27,6 +27,8 @@ def apply_to_job(
 ) -> JobApplication:
     nanny = caller.require_group(NANNY)
     job = find_job(data.job_id, jobs)
+    if job.parent_username == nanny:  # one account in both groups must not book itself
+        raise Unauthorized("You cannot apply to your own job.")
     if job.job_status is not JobStatus.OPEN:  # early answer; the write's condition decides
         raise JobNotOpen("The job is not open for applications.")
     application = JobApplication(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from services.api.caller import ADMIN, NANNY, PARENT, Caller
 from services.api.models.inputs import CreateJobInput
 from services.common.dal.jobs import JobRepository
@@ -9,6 +11,19 @@ from services.common.dal.table import PageRequest
 from services.common.errors import NotFound, Unauthorized, ValidationError
 from services.common.ids import new_id
 from services.common.models import Job, JobStatus, Page, utc_now
+
+# Where the family lives and whom they booked: for the job's two parties and admins only.
+PRIVATE_JOB_FIELDS = frozenset(
+    {"address", "latitude", "longitude", "acceptedApplicationId", "acceptedApplicant"}
+)
+
+
+def present_job(job: Job, caller: Caller) -> dict[str, Any]:
+    """The job as this caller may see it: nannies browsing see the city, not the address."""
+    shown = job.model_dump(mode="json", by_alias=True)
+    if caller.is_admin or caller.username in (job.parent_username, job.accepted_applicant):
+        return shown
+    return {name: None if name in PRIVATE_JOB_FIELDS else value for name, value in shown.items()}
 
 
 def create_job(caller: Caller, data: CreateJobInput, jobs: JobRepository) -> Job:

@@ -24,6 +24,8 @@ def rate_user(
     job = find_job(job_id, jobs)
     if job.job_status is not JobStatus.CLOSED or job.accepted_applicant is None:
         raise JobNotClosed("The job is not booked.")
+    if job.accepted_applicant == job.parent_username:
+        raise NotJobParty("Nobody reviews themself.")
     counterpart = {
         job.parent_username: job.accepted_applicant,
         job.accepted_applicant: job.parent_username,

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.api.accounts import Accounts
 from services.api.caller import PARENT, Caller
 from services.api.models.inputs import CreateUserInput, UpdateUserInput
-from services.api.user_groups import UserGroups
 from services.common.dal.table import PageRequest
 from services.common.dal.users import UserRepository
-from services.common.errors import NotFound, Unauthorized, UsernameTaken
+from services.common.errors import (
+    AccountDeactivated,
+    EmailNotVerified,
+    NotFound,
+    Unauthorized,
+    UsernameTaken,
+)
 from services.common.models import Page, User, UserAccountStatus, UserType, utc_now
 
 # What anyone (even an API-key caller) may read; everything else only the user and admins.
@@ -21,25 +27,31 @@ PUBLIC_FIELDS = frozenset(
 
 def present_user(user: User, caller: Caller) -> dict[str, Any]:
     """The profile as this caller may see it: private fields are null for other people."""
-    shown = user.model_dump(mode="json", by_alias=True, exclude={"rating_sum"})
+    shown = user.model_dump(mode="json", by_alias=True, exclude={"rating_sum", "owner_sub"})
     shown["averageRating"] = user.average_rating
-    if caller.is_self_or_admin(user.username):
+    if caller.is_owner_or_admin(user.username, user.owner_sub):
         return shown
     return {name: value if name in PUBLIC_FIELDS else None for name, value in shown.items()}
 
 
 def create_user(
-    caller: Caller, data: CreateUserInput, users: UserRepository, groups: UserGroups
+    caller: Caller, data: CreateUserInput, users: UserRepository, accounts: Accounts
 ) -> User:
     """Create the caller's profile and put them in their type's Cognito group.
 
-    Safe to retry: if the profile exists with the same type and email (a retry after the
-    group step failed), the group step is completed and the profile returned. The client
+    The email is the account's verified email (Cognito's word, not an argument). Safe to
+    retry: if this account's profile exists with the same type (a retry after the group
+    step failed), the group step is completed and the profile returned. The client
     refreshes its token afterwards so that it carries the new group.
     """
     username = caller.require_signed_in()
+    email = accounts.verified_email(username)
+    if email is None:
+        raise EmailNotVerified("Verify your account's email address, then create the profile.")
     user = User(
         username=username,
+        email=email,
+        owner_sub=caller.sub,
         created_on=utc_now(),
         status=UserAccountStatus.UNVERIFIED,
         **data.model_dump(exclude_none=True),
@@ -48,35 +60,54 @@ def create_user(
         users.create(user)
     except UsernameTaken:
         existing = users.get(username)
-        if not existing or (existing.type, existing.email.lower()) != (
-            user.type,
-            user.email.lower(),
-        ):
+        if not existing or not caller.owns(username, existing.owner_sub):
             raise
+        if existing.type != user.type:
+            raise
+        if existing.status is UserAccountStatus.DEACTIVATED:
+            raise AccountDeactivated("This account is deactivated.") from None
         user = existing
-    groups.add(username, user.type.group)
+    accounts.add_to_group(username, user.type.group)
     return user
 
 
 def update_user(caller: Caller, data: UpdateUserInput, users: UserRepository) -> User:
-    return users.update_profile(caller.require_signed_in(), data.changes())
+    username = caller.require_signed_in()
+    return users.update_profile(username, data.changes(), owner_sub=caller.sub)
 
 
 def update_user_status(
-    caller: Caller, username: str, status: UserAccountStatus, users: UserRepository
+    caller: Caller,
+    username: str,
+    status: UserAccountStatus,
+    users: UserRepository,
+    accounts: Accounts,
 ) -> User:
+    """Set an account's status. Deactivating takes the user out of their group and signs
+    them out everywhere; reactivating puts them back."""
     if not caller.is_admin:
         raise Unauthorized("Only admins may change an account's status.")
-    return users.set_status(username, status)
+    user = users.set_status(username, status)
+    if status is UserAccountStatus.DEACTIVATED:
+        accounts.remove_from_group(username, user.type.group)
+        accounts.sign_out_everywhere(username)
+    else:
+        accounts.add_to_group(username, user.type.group)
+    return user
 
 
-def delete_user(caller: Caller, username: str, users: UserRepository, groups: UserGroups) -> User:
+def delete_user(caller: Caller, username: str, users: UserRepository, accounts: Accounts) -> User:
+    """Delete a profile: admins any, users their own.
+
+    The group goes first: a failure after it leaves a profile that a retry deletes,
+    never a group membership without a profile that no retry could reach.
+    """
     caller.require_signed_in()
-    if not caller.is_self_or_admin(username):
-        raise Unauthorized("You may delete only your own profile.")
     user = get_user(username, users)
+    if not caller.is_owner_or_admin(user.username, user.owner_sub):
+        raise Unauthorized("You may delete only your own profile.")
+    accounts.remove_from_group(username, user.type.group)
     users.delete(user)
-    groups.remove(username, user.type.group)
     return user
 
 

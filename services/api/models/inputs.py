@@ -23,12 +23,9 @@ from services.common.models import (
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-Username = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w.@+-]+$")]
+# Cognito's own rule for usernames: printable, no whitespace, at most 128 characters.
+Username = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^\S+$")]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F-]{36}$")]
-Email = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
-]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()-]{6,20}$")]
 Url = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://\S+$")]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
@@ -62,7 +59,6 @@ class ProfileFields(Arguments):
 
 class CreateUserInput(ProfileFields):
     type: UserType
-    email: Email
     first_name: Name
     last_name: Name
 

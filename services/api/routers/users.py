@@ -24,7 +24,7 @@ router = Router()
 def create_user(**arguments: Any) -> dict[str, Any]:
     caller = caller_of(router)
     args = parse_arguments(CreateUserArguments, arguments)
-    user = users.create_user(caller, args.user, dependencies.users(), dependencies.user_groups())
+    user = users.create_user(caller, args.user, dependencies.users(), dependencies.accounts())
     count("SignUp")
     return users.present_user(user, caller)
 
@@ -40,7 +40,9 @@ def update_user(**arguments: Any) -> dict[str, Any]:
 def update_user_status(**arguments: Any) -> dict[str, Any]:
     caller = caller_of(router)
     args = parse_arguments(UpdateUserStatusArguments, arguments)
-    user = users.update_user_status(caller, args.username, args.status, dependencies.users())
+    user = users.update_user_status(
+        caller, args.username, args.status, dependencies.users(), dependencies.accounts()
+    )
     return users.present_user(user, caller)
 
 
@@ -48,9 +50,7 @@ def update_user_status(**arguments: Any) -> dict[str, Any]:
 def delete_user(**arguments: Any) -> dict[str, Any]:
     caller = caller_of(router)
     args = parse_arguments(UsernameArguments, arguments)
-    user = users.delete_user(
-        caller, args.username, dependencies.users(), dependencies.user_groups()
-    )
+    user = users.delete_user(caller, args.username, dependencies.users(), dependencies.accounts())
     return users.present_user(user, caller)
 
 

@@ -36,7 +36,8 @@ class ApplicationRepository:
         self.table = table
 
     def create(self, application: JobApplication) -> None:
-        """Apply only while the job is OPEN, and once per nanny: one transaction decides both."""
+        """Apply only while the job is OPEN, not to one's own job, and once per nanny: one
+        transaction decides all three."""
         guard = {
             **keys.key(keys.applicant_guard_pk(application.job_id, application.applicant_username)),
             "entity": keys.EntityName.APPLICANT_GUARD,
@@ -47,8 +48,11 @@ class ApplicationRepository:
                 [
                     self.table.condition_check(
                         job_key(application.parent_username, application.job_id),
-                        condition="attribute_exists(PK) AND jobStatus = :open",
-                        values={":open": JobStatus.OPEN},
+                        condition=(
+                            "attribute_exists(PK) AND jobStatus = :open"
+                            " AND parentUsername <> :nanny"
+                        ),
+                        values={":open": JobStatus.OPEN, ":nanny": application.applicant_username},
                     ),
                     self.table.put_action(guard, condition="attribute_not_exists(PK)"),
                     self.table.put_action(
@@ -60,10 +64,6 @@ class ApplicationRepository:
             if cancelled.failed(0):
                 raise JobNotOpen("The job is not open for applications.") from None
             raise AlreadyApplied("You already applied to this job.") from None
-
-    def get(self, job_id: str, application_id: str) -> JobApplication | None:
-        item = self.table.get(application_key(job_id, application_id))
-        return JobApplication.model_validate(item) if item else None
 
     def list_for_job(self, job_id: str, page: PageRequest) -> Page[JobApplication]:
         return _page(

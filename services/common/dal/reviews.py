@@ -31,7 +31,10 @@ class ReviewRepository:
                 [
                     self.table.condition_check(
                         job_key(job.parent_username, job.id),
-                        condition="jobStatus = :closed AND acceptedApplicant = :nanny",
+                        condition=(
+                            "jobStatus = :closed AND acceptedApplicant = :nanny"
+                            " AND parentUsername <> :nanny"
+                        ),
                         values={":closed": JobStatus.CLOSED, ":nanny": job.accepted_applicant},
                     ),
                     self.table.put_action(item, condition="attribute_not_exists(PK)"),

@@ -26,7 +26,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from services.common.errors import ValidationError
+from services.common.errors import Conflict, ValidationError
 
 Item = dict[str, Any]
 Action = dict[str, Any]
@@ -44,11 +44,7 @@ DEFAULT_PAGE_SIZE = 20
 
 
 class ConditionFailed(Exception):
-    """A single conditional write was refused. Carries the item as it is now, if any."""
-
-    def __init__(self, current: Item | None) -> None:
-        super().__init__("conditional check failed")
-        self.current = current
+    """A single conditional write was refused."""
 
 
 class TransactionCancelled(Exception):
@@ -159,15 +155,12 @@ class Table:
         values: Mapping[str, Any] | None,
     ) -> Any:
         _add_expressions(request, condition, names, values)
-        if condition:
-            request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         try:
             return operation(**request)
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            current = error.response.get("Item")
-            raise ConditionFailed(from_attribute_values(current) if current else None) from None
+            raise ConditionFailed("conditional check failed") from None
 
     # -- transactions ------------------------------------------------------------------
 
@@ -217,21 +210,21 @@ class Table:
         _add_expressions(action, condition, names, values)
         return {"ConditionCheck": action}
 
-    def transact(self, actions: Sequence[Action], *, idempotency_token: str | None = None) -> None:
-        """Write all actions or none. A refused condition raises TransactionCancelled."""
-        request: dict[str, Any] = {"TransactItems": list(actions)}
-        if idempotency_token:
-            request["ClientRequestToken"] = idempotency_token
+    def transact(self, actions: Sequence[Action]) -> None:
+        """Write all actions or none. A refused condition raises TransactionCancelled; a
+        concurrent transaction on the same items, Conflict."""
         try:
-            self.client.transact_write_items(**request)
+            self.client.transact_write_items(TransactItems=list(actions))
         except ClientError as error:
             if error.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
             reasons = error.response.get("CancellationReasons") or []
             codes = [reason.get("Code", "None") for reason in reasons]
-            if not any(code == "ConditionalCheckFailed" for code in codes):
-                raise  # a conflict or throttle, not a broken rule: let the caller retry
-            raise TransactionCancelled(codes) from None
+            if "ConditionalCheckFailed" in codes:
+                raise TransactionCancelled(codes) from None
+            if "TransactionConflict" in codes:
+                raise Conflict("Another request changed the same data; try again.") from None
+            raise
 
     # -- queries -----------------------------------------------------------------------
 

@@ -47,8 +47,14 @@ class UserRepository:
         item = self.table.get(keys.key(keys.user_pk(username)))
         return User.model_validate(item) if item else None
 
-    def update_profile(self, username: str, changes: dict[str, Any]) -> User:
-        """Set the given attributes (camelCase names); a None value removes the attribute."""
+    def update_profile(
+        self, username: str, changes: dict[str, Any], *, owner_sub: str | None
+    ) -> User:
+        """Set the given attributes (camelCase names); a None value removes the attribute.
+
+        Only the account that created the profile may: a later account reusing the
+        username finds nothing (NotFound), as if the profile did not exist.
+        """
         sets = {name: value for name, value in changes.items() if value is not None}
         removals = [name for name, value in changes.items() if value is None]
         names = {f"#a{i}": name for i, name in enumerate(changes)}
@@ -59,8 +65,14 @@ class UserRepository:
         update = "SET " + ", ".join(f"{placeholder[name]} = :{name}" for name in sets)
         if removals:
             update += " REMOVE " + ", ".join(placeholder[name] for name in removals)
+        values = {f":{name}": value for name, value in sets.items()}
+        values[":owner"] = owner_sub
         return self._update(
-            username, update=update, names=names, values={f":{n}": v for n, v in sets.items()}
+            username,
+            update=update,
+            names=names,
+            values=values,
+            condition="attribute_exists(PK) AND ownerSub = :owner",
         )
 
     def set_status(self, username: str, status: UserAccountStatus) -> User:
@@ -69,10 +81,17 @@ class UserRepository:
             update="SET #status = :status, updatedOn = :now",
             names={"#status": "status"},
             values={":status": status, ":now": utc_now().isoformat()},
+            condition="attribute_exists(PK)",
         )
 
     def _update(
-        self, username: str, *, update: str, names: dict[str, str], values: dict[str, Any]
+        self,
+        username: str,
+        *,
+        update: str,
+        names: dict[str, str],
+        values: dict[str, Any],
+        condition: str,
     ) -> User:
         try:
             item = self.table.update(
@@ -80,21 +99,22 @@ class UserRepository:
                 update=update,
                 names=names,
                 values=values,
-                condition="attribute_exists(PK)",
+                condition=condition,
             )
         except ConditionFailed:
             raise NotFound("No profile exists for this username.") from None
         return User.model_validate(item)
 
     def delete(self, user: User) -> None:
-        """Delete the profile and release its email, only if both are still this user's."""
+        """Delete the profile and release its email, only if both are still the ones read
+        (same account, same email), so a concurrent re-creation is never deleted."""
         try:
             self.table.transact(
                 [
                     self.table.delete_action(
                         keys.key(keys.user_pk(user.username)),
-                        condition="attribute_exists(PK) AND email = :email",
-                        values={":email": user.email},
+                        condition="attribute_exists(PK) AND email = :email AND ownerSub = :owner",
+                        values={":email": user.email, ":owner": user.owner_sub},
                     ),
                     self.table.delete_action(
                         keys.key(keys.email_pk(user.email)),

@@ -9,6 +9,7 @@ import pytest
 
 from tests.integration.api.test_jobs_api import all_pages
 from tests.support.api import Api, ApiError
+from tests.support.appsync_events import Identity
 
 pytestmark = pytest.mark.dynamodb
 
@@ -59,6 +60,16 @@ class TestApplyToJob:
     def test_an_unknown_job_is_not_found(self, api: Api) -> None:
         args = {"application": {"jobId": "01890a5d-ac96-774b-bcce-b302099a8057"}}
         assert api.error("applyToJob", args, api.sign_up("NANNY")) == "NotFound"
+
+    def test_nobody_applies_to_their_own_job(self, api: Api) -> None:
+        """An account in both groups (say, a stale token after a type change) must not be
+        able to book itself and then review itself."""
+        parent = api.sign_up("PARENT")
+        both = Identity(parent.username, ("parent", "nanny"), parent.sub)
+        job = api.post_job(both)
+        args = {"application": {"jobId": job["id"]}}
+        assert api.error("applyToJob", args, both) == "Unauthorized"
+        assert api.call("listApplicationsPerJob", {"jobId": job["id"]}, both)["items"] == []
 
     @pytest.mark.parametrize(
         "application",

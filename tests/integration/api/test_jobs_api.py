@@ -68,6 +68,29 @@ class TestListAllJobs:
         assert api.error("listAllJobs", {"jobStatus": "OPEN"}, caller) == "Unauthorized"
 
 
+class TestJobPrivacy:
+    def test_browsing_nannies_see_the_city_not_the_address(self, api: Api) -> None:
+        parent = api.sign_up("PARENT")
+        job = api.post_job(parent, address="1 Private Lane", latitude=51.5, longitude=-0.1)
+        assert job["address"] == "1 Private Lane"  # the parent sees their own
+        listed = all_pages(api, "listAllJobs", {"jobStatus": "OPEN"}, api.sign_up("NANNY"))
+        seen = next(j for j in listed if j["id"] == job["id"])
+        assert seen["city"] == "London"
+        assert (seen["address"], seen["latitude"], seen["longitude"]) == (None, None, None)
+
+    def test_the_booked_nanny_sees_the_address(self, api: Api) -> None:
+        parent, booked, other = api.sign_up("PARENT"), api.sign_up("NANNY"), api.sign_up("NANNY")
+        job = api.post_job(parent, address="1 Private Lane")
+        api.book(parent, api.apply(booked, job["id"]))
+        for nanny, address in ((booked, "1 Private Lane"), (other, None)):
+            listed = all_pages(api, "listAllJobs", {"jobStatus": "CLOSED"}, nanny)
+            seen = next(j for j in listed if j["id"] == job["id"])
+            assert (seen["address"], seen["acceptedApplicant"] is not None) == (
+                address,
+                address is not None,
+            )
+
+
 class TestListJobsPerParent:
     def test_a_parent_sees_only_their_own_jobs(self, api: Api) -> None:
         parent, other = api.sign_up("PARENT"), api.sign_up("PARENT")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -23,32 +24,31 @@ def get_user(api: Api, username: str, caller: Identity | None = None) -> dict[st
 class TestCreateUser:
     def test_creates_the_callers_profile_and_puts_them_in_their_group(self, api: Api) -> None:
         newcomer = api.cognito_user()
-        user = api.call(
-            "createUser", {"user": {"type": "NANNY", **profile_input(newcomer.username)}}, newcomer
-        )
+        user = api.call("createUser", {"user": {"type": "NANNY", **profile_input()}}, newcomer)
         assert user["username"] == newcomer.username
         assert user["type"] == "NANNY"
         assert user["status"] == "UNVERIFIED"
         assert user["ratingCount"] == 0
         assert user["averageRating"] is None
+        assert "ownerSub" not in user
         assert api.groups_of(newcomer.username) == {"nanny"}
+        # The email is the account's verified one, never an argument.
         assert get_user(api, newcomer.username)["email"] == f"{newcomer.username}@example.org"
 
     def test_api_key_callers_cannot_sign_up(self, api: Api) -> None:
-        assert (
-            api.error("createUser", {"user": {"type": "PARENT", **profile_input("x")}}, None)
-            == "Unauthorized"
-        )
+        args = {"user": {"type": "PARENT", **profile_input()}}
+        assert api.error("createUser", args, None) == "Unauthorized"
 
-    def test_a_second_profile_with_other_details_is_refused(self, api: Api) -> None:
-        parent = api.sign_up("PARENT")
-        other = {"type": "PARENT", **profile_input(parent.username), "email": "new@example.org"}
-        assert api.error("createUser", {"user": other}, parent) == "UsernameTaken"
-        assert get_user(api, parent.username)["email"] == f"{parent.username}@example.org"
+    def test_an_unverified_email_is_refused_and_nothing_is_written(self, api: Api) -> None:
+        newcomer = api.cognito_user(email_verified=False)
+        args = {"user": {"type": "NANNY", **profile_input()}}
+        assert api.error("createUser", args, newcomer) == "EmailNotVerified"
+        assert api.error("getUser", {"username": newcomer.username}, api.admin()) == "NotFound"
+        assert api.groups_of(newcomer.username) == set()
 
     def test_a_retry_with_the_same_details_completes_the_sign_up(self, api: Api) -> None:
         newcomer = api.cognito_user()
-        user = {"type": "PARENT", **profile_input(newcomer.username)}
+        user = {"type": "PARENT", **profile_input()}
         first = api.call("createUser", {"user": user}, newcomer)
         again = api.call("createUser", {"user": user}, newcomer)
         assert again["createdOn"] == first["createdOn"]
@@ -56,27 +56,41 @@ class TestCreateUser:
 
     def test_changing_type_by_signing_up_again_is_refused(self, api: Api) -> None:
         nanny = api.sign_up("NANNY")
-        again = {"type": "PARENT", **profile_input(nanny.username)}
+        again = {"type": "PARENT", **profile_input()}
         assert api.error("createUser", {"user": again}, nanny) == "UsernameTaken"
         assert api.groups_of(nanny.username) == {"nanny"}
 
     def test_an_email_can_belong_to_one_profile_only_whatever_its_case(self, api: Api) -> None:
         first = api.sign_up("PARENT")
-        second = api.cognito_user()
-        taken = {**profile_input(second.username), "email": f"{first.username.upper()}@EXAMPLE.org"}
-        assert api.error("createUser", {"user": {"type": "NANNY", **taken}}, second) == "EmailTaken"
+        second = api.cognito_user(email=f"{first.username.upper()}@EXAMPLE.org")
+        args = {"user": {"type": "NANNY", **profile_input()}}
+        assert api.error("createUser", args, second) == "EmailTaken"
         assert api.error("getUser", {"username": second.username}, api.admin()) == "NotFound"
         assert api.groups_of(second.username) == set()
+
+    def test_a_new_account_reusing_a_deleted_accounts_username_owns_nothing(self, api: Api) -> None:
+        """Cognito frees a deleted account's username; the profile is the old person's."""
+        old = api.sign_up("NANNY")
+        api.delete_account(old.username)
+        new = api.cognito_account(old.username, "nanny")
+        assert new.sub != old.sub
+        seen = api.call("getUser", {"username": old.username}, new)
+        assert all(seen[field] is None for field in PRIVATE)
+        assert api.error("updateUser", {"user": {"city": "Leeds"}}, new) == "NotFound"
+        assert api.error("deleteUser", {"username": old.username}, new) == "Unauthorized"
+        args = {"user": {"type": "NANNY", **profile_input()}}
+        assert api.error("createUser", args, new) == "UsernameTaken"
+        assert get_user(api, old.username)["city"] == "London"
 
     @pytest.mark.parametrize(
         "change",
         [
-            {"email": "not-an-email"},
             {"dateOfBirth": "2999-01-01"},
             {"latitude": 91},
             {"profilePicUrl": "javascript:alert(1)"},
             {"firstName": "   "},
             {"type": "ADMIN"},
+            {"email": "someone@example.org"},  # the account's verified email is used
             {"status": "VERIFIED"},  # the server decides the status
             {"username": "someone-else"},  # identity comes from the token
         ],
@@ -85,18 +99,18 @@ class TestCreateUser:
         self, api: Api, change: dict[str, Any]
     ) -> None:
         newcomer = api.cognito_user()
-        user = {"type": "NANNY", **profile_input(newcomer.username), **change}
+        user = {"type": "NANNY", **profile_input(), **change}
         assert api.error("createUser", {"user": user}, newcomer) == "ValidationError"
         assert api.error("getUser", {"username": newcomer.username}, api.admin()) == "NotFound"
         assert api.groups_of(newcomer.username) == set()
 
     def test_validation_errors_name_the_field_without_echoing_its_value(self, api: Api) -> None:
         newcomer = api.cognito_user()
-        user = {"type": "NANNY", **profile_input(newcomer.username), "email": "secret-value"}
+        user = {"type": "NANNY", **profile_input(), "phoneNumber": "secret-value"}
         with pytest.raises(ApiError) as refused:
             api.call("createUser", {"user": user}, newcomer)
         assert refused.value.error_type == "ValidationError"
-        assert "user.email" in refused.value.message
+        assert "user.phoneNumber" in refused.value.message
         assert "secret-value" not in repr(refused.value)
 
 
@@ -152,6 +166,18 @@ class TestUpdateUserStatus:
         args = {"username": "nobody-here", "status": "VERIFIED"}
         assert api.error("updateUserStatus", args, api.admin()) == "NotFound"
 
+    def test_deactivation_takes_the_group_away_until_reactivation(self, api: Api) -> None:
+        nanny = api.sign_up("NANNY")
+        admin = api.admin()
+        api.call("updateUserStatus", {"username": nanny.username, "status": "DEACTIVATED"}, admin)
+        assert api.groups_of(nanny.username) == set()
+        # Signing up again does not give the group back.
+        args = {"user": {"type": "NANNY", **profile_input()}}
+        assert api.error("createUser", args, nanny) == "AccountDeactivated"
+        assert api.groups_of(nanny.username) == set()
+        api.call("updateUserStatus", {"username": nanny.username, "status": "VERIFIED"}, admin)
+        assert api.groups_of(nanny.username) == {"nanny"}
+
 
 class TestDeleteUser:
     def test_users_delete_themselves_and_free_their_email(self, api: Api) -> None:
@@ -160,12 +186,9 @@ class TestDeleteUser:
         assert deleted["username"] == parent.username
         assert api.error("getUser", {"username": parent.username}, None) == "NotFound"
         assert api.groups_of(parent.username) == set()
-        reuse = api.cognito_user()
-        email = {**profile_input(reuse.username), "email": f"{parent.username}@example.org"}
-        assert (
-            api.call("createUser", {"user": {"type": "NANNY", **email}}, reuse)["username"]
-            == reuse.username
-        )
+        reuse = api.cognito_user(email=f"{parent.username}@example.org")
+        created = api.call("createUser", {"user": {"type": "NANNY", **profile_input()}}, reuse)
+        assert created["email"] == f"{parent.username}@example.org"
 
     def test_admins_delete_anyone(self, api: Api) -> None:
         nanny = api.sign_up("NANNY")
@@ -208,6 +231,14 @@ class TestGetUser:
 
     def test_unknown_user_is_not_found(self, api: Api) -> None:
         assert api.error("getUser", {"username": "nobody-here"}, None) == "NotFound"
+
+    def test_any_username_cognito_accepts_works_as_an_argument(self, api: Api) -> None:
+        account = api.cognito_account(f"o'brien#{uuid.uuid4().hex[:6]}")
+        api.call("createUser", {"user": {"type": "NANNY", **profile_input()}}, account)
+        owner = Identity(account.username, ("nanny",), account.sub)
+        assert get_user(api, account.username, owner)["username"] == account.username
+        api.call("deleteUser", {"username": account.username}, owner)
+        assert api.error("getUser", {"username": account.username}, None) == "NotFound"
 
 
 class TestListUser:

@@ -26,8 +26,15 @@ def test_appsync_sends_null_groups_for_a_user_in_no_group() -> None:
     assert caller.require_signed_in() == "ann"
 
 
-def test_self_or_admin() -> None:
-    assert Caller("ann", frozenset()).is_self_or_admin("ann")
-    assert not Caller("ann", frozenset({PARENT})).is_self_or_admin("bob")
-    assert Caller("root", frozenset({ADMIN})).is_self_or_admin("bob")
-    assert not Caller(None).is_self_or_admin("bob")
+def test_ownership_is_the_account_not_just_the_username() -> None:
+    ann = Caller("ann", frozenset(), sub="sub-1")
+    assert ann.owns("ann", "sub-1")
+    assert not ann.owns("ann", "sub-of-an-earlier-ann")
+    assert not ann.owns("bob", "sub-1")
+    assert not Caller("ann", frozenset()).owns("ann", None)  # no sub, no ownership
+    assert Caller("root", frozenset({ADMIN})).is_owner_or_admin("bob", "sub-2")
+    assert not Caller(None).is_owner_or_admin("bob", "sub-2")
+
+
+def test_the_sub_comes_from_the_identity() -> None:
+    assert Caller.from_identity({"username": "ann", "sub": "s-1", "groups": None}).sub == "s-1"

@@ -84,12 +84,25 @@ class TestPresentUser:
         assert shown["phoneNumber"] is None
         assert "ratingSum" not in shown
 
-    def test_the_user_sees_everything(self) -> None:
-        shown = users.present_user(user(), Caller("ann"))
+    def test_the_owning_account_sees_everything(self) -> None:
+        shown = users.present_user(user(owner_sub="s-1"), Caller("ann", sub="s-1"))
         assert shown["email"] == "ann@example.org"
+        assert "ownerSub" not in shown
+
+    def test_a_later_account_with_the_same_username_does_not(self) -> None:
+        shown = users.present_user(user(owner_sub="s-1"), Caller("ann", sub="s-2"))
+        assert shown["email"] is None
 
 
 class TestRateUser:
+    def test_nobody_reviews_themself(self) -> None:
+        self_booked = job(job_status=JobStatus.CLOSED, accepted_applicant="pat")
+        recorded = _fake(_RecordingReviews)
+        both = Caller("pat", frozenset({PARENT, NANNY}))
+        with pytest.raises(NotJobParty):
+            reviews.rate_user(both, "j1", 5, None, _fake(_FakeJobs, self_booked), recorded)
+        assert recorded.created == []
+
     def test_counterparts(self) -> None:
         booked = job(job_status=JobStatus.CLOSED, accepted_applicant="nan")
         recorded = _fake(
@@ -134,6 +147,8 @@ class TestRateUser:
 class _FakeUsers:
     def __init__(self, existing: User | None) -> None:
         self.existing = existing
+        self.listed: list[UserType] = []
+        self.deleted: list[str] = []
 
     def create(self, new: User) -> None:
         if self.existing:
@@ -142,50 +157,80 @@ class _FakeUsers:
     def get(self, username: str) -> User | None:
         return self.existing
 
+    def delete(self, profile: User) -> None:
+        self.deleted.append(profile.username)
+
     def list_by_type(self, user_type: UserType, page: PageRequest) -> Page[User]:
+        self.listed.append(user_type)
         return Page(items=[])
 
 
-class RecordingGroups:
-    def __init__(self) -> None:
-        self.added: list[tuple[str, str]] = []
+class FakeAccounts:
+    """Cognito as the logic sees it: a verified email, groups, and a switch to fail."""
 
-    def add(self, username: str, group: str) -> None:
-        self.added.append((username, group))
+    def __init__(self, email: str | None = "ann@example.org", failing: bool = False) -> None:
+        self.email = email
+        self.failing = failing
+        self.groups: set[tuple[str, str]] = set()
 
-    def remove(self, username: str, group: str) -> None:
-        raise AssertionError("not expected")
+    def verified_email(self, username: str) -> str | None:
+        return self.email
+
+    def add_to_group(self, username: str, group: str) -> None:
+        self.groups.add((username, group))
+
+    def remove_from_group(self, username: str, group: str) -> None:
+        if self.failing:
+            raise ConnectionError("Cognito is unreachable")
+        self.groups.discard((username, group))
+
+    def sign_out_everywhere(self, username: str) -> None:
+        pass
 
 
 class TestCreateUser:
     def data(self, **fields: Any) -> Any:
         from services.api.models.inputs import CreateUserInput
 
-        base = {"type": "NANNY", "email": "ann@example.org", "firstName": "Ann", "lastName": "Lee"}
+        base = {"type": "NANNY", "firstName": "Ann", "lastName": "Lee"}
         return CreateUserInput.model_validate({**base, **fields})
 
-    def test_a_retry_finishes_the_group_step(self) -> None:
-        groups = RecordingGroups()
-        existing = user()
-        result = users.create_user(
-            Caller("ann"), self.data(email="ANN@example.org"), _fake(_FakeUsers, existing), groups
-        )
+    def test_a_retry_by_the_same_account_finishes_the_group_step(self) -> None:
+        accounts = FakeAccounts()
+        existing = user(owner_sub="s-1")
+        caller = Caller("ann", sub="s-1")
+        result = users.create_user(caller, self.data(), _fake(_FakeUsers, existing), accounts)
         assert result is existing
-        assert groups.added == [("ann", "nanny")]
+        assert accounts.groups == {("ann", "nanny")}
 
-    def test_a_different_profile_is_not_a_retry(self) -> None:
-        groups = RecordingGroups()
+    @pytest.mark.parametrize(
+        ("data", "owner_sub"), [({"type": "PARENT"}, "s-1"), ({}, "s-of-an-earlier-ann")]
+    )
+    def test_another_type_or_another_account_is_not_a_retry(
+        self, data: dict[str, Any], owner_sub: str
+    ) -> None:
+        accounts = FakeAccounts()
+        existing = _fake(_FakeUsers, user(owner_sub=owner_sub))
         with pytest.raises(UsernameTaken):
-            users.create_user(
-                Caller("ann"), self.data(type="PARENT"), _fake(_FakeUsers, user()), groups
-            )
-        assert groups.added == []
+            users.create_user(Caller("ann", sub="s-1"), self.data(**data), existing, accounts)
+        assert accounts.groups == set()
+
+
+def test_a_failed_group_removal_leaves_the_profile_for_a_retry() -> None:
+    """The group goes first: a failure must never leave a group without a profile."""
+    profile = user(owner_sub="s-1")
+    store = _fake(_FakeUsers, profile)
+    with pytest.raises(ConnectionError):
+        users.delete_user(Caller("ann", sub="s-1"), "ann", store, FakeAccounts(failing=True))
+    assert store.deleted == []
+    users.delete_user(Caller("ann", sub="s-1"), "ann", store, FakeAccounts())
+    assert store.deleted == ["ann"]
 
 
 def test_parents_list_nannies_only() -> None:
     parent = Caller("pat", frozenset({PARENT}))
-    assert (
-        users.list_users(parent, UserType.NANNY, PageRequest(), _fake(_FakeUsers, None)).items == []
-    )
+    store = _fake(_FakeUsers, None)
+    users.list_users(parent, UserType.NANNY, PageRequest(), store)
     with pytest.raises(Unauthorized):
-        users.list_users(parent, UserType.PARENT, PageRequest(), _fake(_FakeUsers, None))
+        users.list_users(parent, UserType.PARENT, PageRequest(), store)
+    assert store.listed == [UserType.NANNY]

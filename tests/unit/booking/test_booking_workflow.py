@@ -20,6 +20,7 @@ from services.api.booking_workflow import (
 )
 from services.common.errors import (
     ApplicationNotPending,
+    Conflict,
     DomainError,
     JobNotOpen,
     NotFound,
@@ -120,13 +121,28 @@ def test_a_typed_failure_without_a_cause_gets_the_errors_own_message(
     assert raised.value.message == "The job is closed: it takes no more applications or bookings."
 
 
+def test_a_lost_transaction_race_is_a_retryable_conflict(
+    stubbed: tuple[BookingWorkflow, Stubber],
+) -> None:
+    workflow, stubber = stubbed
+    cause = 'Transaction cancelled [TransactionConflict, None] {"parentUsername": "ann"}'
+    stubber.add_response(
+        "start_sync_execution", answer("FAILED", error="TransactionConflict", cause=cause)
+    )
+
+    with pytest.raises(Conflict) as raised:
+        book(workflow)
+
+    assert raised.value.error_type == "Conflict"
+    assert "ann" not in raised.value.message
+
+
 @pytest.mark.parametrize(
     ("status", "error"),
     [
         ("TIMED_OUT", None),
         ("TIMED_OUT", "States.Timeout"),
         ("FAILED", "BookingCancelled"),
-        ("FAILED", "TransactionConflict"),
         ("FAILED", "States.Runtime"),
         ("FAILED", "DynamoDb.DynamoDbException"),
         ("FAILED", None),

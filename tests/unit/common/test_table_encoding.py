@@ -6,15 +6,18 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from botocore.exceptions import ClientError
 
 from services.common.dal.table import (
     PageRequest,
+    Table,
+    TransactionCancelled,
     _decode_token,
     _encode_token,
     from_attribute_values,
     to_attribute_values,
 )
-from services.common.errors import ValidationError
+from services.common.errors import Conflict, ValidationError
 from services.common.ids import new_id
 
 
@@ -53,3 +56,30 @@ def test_ids_are_uuid7_and_sort_by_creation_time() -> None:
     ids = [new_id() for _ in range(50)]
     assert all(uuid.UUID(i).version == 7 for i in ids)
     assert [i[:13] for i in ids] == sorted(i[:13] for i in ids)
+
+
+class _RefusingClient:
+    def __init__(self, codes: list[str]) -> None:
+        self.codes = codes
+
+    def transact_write_items(self, **_: object) -> None:
+        raise ClientError(
+            {
+                "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                "CancellationReasons": [{"Code": code} for code in self.codes],
+            },
+            "TransactWriteItems",
+        )
+
+
+@pytest.mark.parametrize(
+    ("codes", "raised"),
+    [
+        (["ConditionalCheckFailed", "None"], TransactionCancelled),
+        (["None", "TransactionConflict"], Conflict),
+        (["ThrottlingError", "None"], ClientError),
+    ],
+)
+def test_a_cancelled_transaction_says_why(codes: list[str], raised: type[Exception]) -> None:
+    with pytest.raises(raised):
+        Table("t", client=_RefusingClient(codes)).transact([])
