@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 # Synth and tests never reach a real AWS account.
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help dev lint format schemas unit infra-tests integration test pr synth deploy destroy up clean
+.PHONY: help dev lint format schemas unit infra-tests integration e2e test pr synth deploy destroy up clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -70,9 +70,11 @@ deploy: dev  ## deploy to the AWS account in your credentials
 destroy: dev  ## delete the deployed stack
 	npx cdk destroy
 
-up:  ## run the whole system locally (the local cloud)
-	@echo "The local cloud (make up) is not built yet: see the README's roadmap. Use 'make test' for the suites that run today."
-	@exit 1
+up: synth  ## run the whole system locally in the foreground (SEED=1 adds demo users); Ctrl-C stops
+	$(BIN)/python -m localcloud up $(if $(SEED),--seed)
 
-clean:  ## remove build output (keeps .venv and node_modules)
+e2e: dev  ## the end-to-end suite: on the local cloud, or on AWS with OUTPUTS=cdk-outputs.json
+	NANNY_OUTPUTS_FILE=$(OUTPUTS) $(BIN)/pytest tests/e2e
+
+clean:  ## remove build output (keeps .venv, node_modules and the local cloud's data)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .java-checked

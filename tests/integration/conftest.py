@@ -86,9 +86,18 @@ def user_pool_id(cognito: Any, template: dict[str, Any]) -> str:
 
 
 @pytest.fixture(scope="session")
-def sfn(moto_endpoint: str, dynamodb_local: DynamoDBLocal) -> Iterator[Any]:
-    """A Step Functions client whose executions run and write to DynamoDB Local."""
+def moto_executes_state_machines(moto_endpoint: str) -> None:
+    """moto runs state machines, for the whole session and never switched off: moto keeps
+    separate Step Functions backends for the two settings, so a switch would lose every
+    state machine created before it."""
     set_moto_config(moto_endpoint, {"stepfunctions": {"execute_state_machine": True}})
+
+
+@pytest.fixture(scope="session")
+def sfn(
+    moto_endpoint: str, dynamodb_local: DynamoDBLocal, moto_executes_state_machines: None
+) -> Iterator[Any]:
+    """A Step Functions client whose executions run and write to DynamoDB Local."""
     # The interpreter logs every failed state, expected ones included, with its whole AST.
     interpreter_log = logging.getLogger("moto.stepfunctions.parser")
     interpreter_log_level = interpreter_log.level
@@ -106,7 +115,6 @@ def sfn(moto_endpoint: str, dynamodb_local: DynamoDBLocal) -> Iterator[Any]:
             **FAKE_CREDENTIALS,
         )
     interpreter_log.setLevel(interpreter_log_level)
-    set_moto_config(moto_endpoint, {"stepfunctions": {"execute_state_machine": False}})
 
 
 @pytest.fixture(scope="session")

@@ -89,3 +89,9 @@ def template() -> Template:
 def template_dict() -> dict[str, Any]:
     """The synthesized CloudFormation template as plain JSON data."""
     return synthesize().template_dict
+
+
+def synthesize_to_file(path: Path) -> Path:
+    """The synthesized template written where a process that deploys it can read it."""
+    path.write_text(json.dumps(template_dict()), encoding="utf-8")
+    return path

@@ -1,0 +1,3 @@
+from localcloud.cli import run
+
+run()
