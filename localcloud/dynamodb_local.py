@@ -21,12 +21,13 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal, Self
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+from localcloud.service import Service
 
 __all__ = [
     "DEFAULT_JVM_ARGS",
@@ -159,7 +160,7 @@ def local_client(
     )
 
 
-class DynamoDBLocal:
+class DynamoDBLocal(Service):
     """A DynamoDB Local server on 127.0.0.1, as a context manager or with `start()`/`stop()`.
 
     Example:
@@ -276,17 +277,6 @@ class DynamoDBLocal:
             if self._workdir is not None:
                 shutil.rmtree(self._workdir, ignore_errors=True)
                 self._workdir = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- while running -----------------------------------------------------------------------
 

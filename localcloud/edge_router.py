@@ -50,7 +50,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Final, Self
 
 import urllib3
@@ -64,6 +63,7 @@ from localcloud.edge.replay import ReplayService
 from localcloud.edge.routing import Route, identify
 from localcloud.edge.sync_execution import EXPRESS_LIMIT_SECONDS, SyncExecutions
 from localcloud.edge.targets import InvokeFunction, TargetDelivery
+from localcloud.service import Service
 
 __all__ = ["DEFAULT_PORT", "EdgeRouter", "InvokeFunction"]
 
@@ -76,7 +76,7 @@ _STREAM_CHUNK: Final = 64 * 1024
 Intercept = Callable[[CallContext, Mapping[str, Any]], dict[str, Any]]
 
 
-class EdgeRouter:
+class EdgeRouter(Service):
     """The edge router; see the module docstring.
 
     Args:
@@ -201,17 +201,6 @@ class EdgeRouter:
         if self._forwarder is not None:
             self._forwarder.close()
             self._forwarder = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def running(self) -> bool:

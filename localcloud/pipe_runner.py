@@ -81,7 +81,6 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Final, Literal, Protocol, Self, cast
 
 import boto3
@@ -90,6 +89,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from localcloud.event_pattern import EventPattern, InvalidEventPattern
 from localcloud.input_template import TemplateError, lookup, render_text
+from localcloud.service import Service
 
 __all__ = [
     "Backoff",
@@ -747,7 +747,7 @@ def _boto3_client(service: str, endpoint_url: str, region: str) -> Any:
 # --- the runner ---------------------------------------------------------------------------
 
 
-class PipeRunner:
+class PipeRunner(Service):
     """Runs one pipe in a background thread: `start`, `stop`, `stats`.
 
     Args:
@@ -860,17 +860,6 @@ class PipeRunner:
     def running(self) -> bool:
         """True while the polling thread runs."""
         return self._thread is not None and self._thread.is_alive()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def stats(self) -> PipeStats:

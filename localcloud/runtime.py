@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Final, Self, TextIO
 
 from moto.server import ThreadedMotoServer
@@ -40,6 +39,7 @@ from localcloud.edge_router import EdgeRouter
 from localcloud.graphql_endpoint import CognitoUserPool, start_graphql_endpoint
 from localcloud.lambda_workers import FunctionConfig, LambdaPool
 from localcloud.pipe_runner import PipeConfig, PipeRunner
+from localcloud.service import Service
 from localcloud.sqs_event_source import SqsEventSource, SqsEventSourceMapping
 
 PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
@@ -89,7 +89,7 @@ def free_port() -> int:
         return port
 
 
-class LocalCloud:
+class LocalCloud(Service):
     """Every part of the local cloud, deployed from one synthesized template.
 
     Ports 0 pick free ports (tests run several local clouds side by side). ``log_stream``
@@ -121,17 +121,6 @@ class LocalCloud:
         self._edge: EdgeRouter | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def start(self) -> Self:
         """Start every part; on any failure, stop what already runs and re-raise."""

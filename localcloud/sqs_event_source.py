@@ -42,7 +42,6 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from types import TracebackType
 from typing import Any, Protocol, Self
 
 import boto3
@@ -57,6 +56,7 @@ from localcloud.lambda_workers import (
     LambdaPoolError,
     PoolClosedError,
 )
+from localcloud.service import Service
 
 __all__ = [
     "BatchOutcome",
@@ -360,7 +360,7 @@ class _Queue:
     fifo: bool
 
 
-class SqsEventSource:
+class SqsEventSource(Service):
     """Poll one queue and deliver its messages to one function, until `stop()`.
 
     `sqs_client` is any boto3 SQS client (thread-safe, shared by the pollers); without
@@ -479,17 +479,6 @@ class SqsEventSource:
             log.warning("%s: pollers still running after stop: %s", self.mapping, alive)
         self._threads = []
         return not alive
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def running(self) -> bool:

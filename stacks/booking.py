@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from aws_cdk import CfnResource, RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -20,7 +20,7 @@ from constructs import Construct
 from services.booking.definition import TABLE_NAME, template
 from stacks.constants import BOOKING_STATE_MACHINE_NAME
 from stacks.nag import acknowledge
-from stacks.service_function import LOG_RETENTION
+from stacks.service_function import LOG_RETENTION, depend_on_role_policy_only
 
 # The IAM action each DynamoDB integration of a Task state needs. Transactions have no
 # action of their own: DynamoDB authorises TransactWriteItems per item, as the item
@@ -123,7 +123,7 @@ class Booking(Construct):
         self.state_machine.add_to_role_policy(
             iam.PolicyStatement(actions=actions, resources=[table.table_arn])
         )
-        self._drop_redundant_role_dependency()
+        depend_on_role_policy_only(self.state_machine, self.state_machine.role)
         acknowledge(
             self.state_machine.role,
             "AwsSolutions-IAM5[Resource::*]",
@@ -132,17 +132,3 @@ class Booking(Construct):
             "X-Ray writes support no resource-level permissions. DynamoDB is granted the "
             "definition's item actions on the table ARN only.",
         )
-
-    def _drop_redundant_role_dependency(self) -> None:
-        """Like ServiceFunction's: CDK makes the state machine DependsOn its role, which
-        `RoleArn: Fn::GetAtt` already orders (cfn-lint W3005). Keep the role's policy,
-        which must exist before Step Functions validates the logging configuration."""
-        role = self.state_machine.role
-        policy = role.node.try_find_child("DefaultPolicy")
-        policy_resource = policy.node.default_child if policy else None
-        machine_resource = self.state_machine.node.default_child
-        if not isinstance(policy_resource, CfnResource) or not isinstance(
-            machine_resource, CfnResource
-        ):
-            raise TypeError(f"{self.node.path}: expected a role policy and a state machine")
-        machine_resource.add_override("DependsOn", [Stack.of(self).get_logical_id(policy_resource)])

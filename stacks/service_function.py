@@ -118,7 +118,7 @@ class ServiceFunction(Construct):
             },
         )
 
-        self._drop_redundant_role_dependency()
+        depend_on_role_policy_only(self.function, self.role)
 
         acknowledge(
             self.role,
@@ -135,18 +135,21 @@ class ServiceFunction(Construct):
             "are tested on it. Runtime and layer path move to python3.14 together.",
         )
 
-    def _drop_redundant_role_dependency(self) -> None:
-        """CDK makes the function DependsOn its role although `Role: Fn::GetAtt` already
-        orders the two, which cfn-lint flags (W3005, aws/aws-cdk#24578). Keep only the
-        role's policy, which nothing else orders before the function. This replaces
-        DependsOn as a whole: an ordering the function needs later must be added here."""
-        policy = self.role.node.try_find_child("DefaultPolicy")
-        policy_resource = policy.node.default_child if policy else None
-        function_resource = self.function.node.default_child
-        if not isinstance(policy_resource, CfnResource) or not isinstance(
-            function_resource, CfnResource
-        ):
-            raise TypeError(f"{self.node.path}: expected a role policy and a function resource")
-        function_resource.add_override(
-            "DependsOn", [Stack.of(self).get_logical_id(policy_resource)]
+
+def depend_on_role_policy_only(resource: Construct, role: iam.IRole) -> None:
+    """Make ``resource`` depend on its role's policy, not on the role itself.
+
+    CDK makes a function or state machine DependsOn its role although ``Fn::GetAtt`` on the
+    role already orders the two, which cfn-lint flags (W3005, aws/aws-cdk#24578); the
+    role's policy is what nothing else orders first (Step Functions, for one, validates its
+    logging configuration with it). This replaces DependsOn as a whole: an ordering the
+    resource needs later must be added here.
+    """
+    policy = role.node.try_find_child("DefaultPolicy")
+    policy_resource = policy.node.default_child if policy else None
+    cfn_resource = resource.node.default_child
+    if not isinstance(policy_resource, CfnResource) or not isinstance(cfn_resource, CfnResource):
+        raise TypeError(
+            f"{resource.node.path}: expected a role policy and a CloudFormation resource"
         )
+    cfn_resource.add_override("DependsOn", [Stack.of(resource).get_logical_id(policy_resource)])

@@ -20,12 +20,12 @@ from functools import cached_property
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Final, Self
 
 from graphql import introspection_from_schema
 
 from localcloud.appsync.engine import MAX_BODY_BYTES, AppSyncApi, HttpResponse
+from localcloud.service import Service
 
 __all__ = ["DEFAULT_PORT", "GRAPHIQL_ASSETS", "PAGE_DIR", "GraphQLServer"]
 
@@ -208,7 +208,7 @@ class _HTTPServer(ThreadingHTTPServer):
         return json.dumps(introspection_from_schema(self.api.schema)).encode()
 
 
-class GraphQLServer:
+class GraphQLServer(Service):
     """Serves an AppSyncApi on http://HOST:PORT/graphql in a background thread."""
 
     def __init__(
@@ -265,14 +265,3 @@ class GraphQLServer:
             self._thread.join(timeout=10)
             self._thread = None
         self._httpd.server_close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -122,8 +122,7 @@ class Table:
         return from_attribute_values(response["Item"]) if "Item" in response else None
 
     def put(self, item: Mapping[str, Any], *, condition: str | None = None) -> None:
-        request: dict[str, Any] = {"TableName": self.name, "Item": to_attribute_values(item)}
-        self._call_conditional(self.client.put_item, request, condition, None, None)
+        self._conditional(self.client.put_item, self.put_action(item, condition=condition)["Put"])
 
     def update(
         self,
@@ -135,26 +134,17 @@ class Table:
         condition: str | None = None,
     ) -> Item:
         """Apply an update expression and return the item as it is afterwards."""
-        request: dict[str, Any] = {
-            "TableName": self.name,
-            "Key": to_attribute_values(key),
-            "UpdateExpression": update,
-            "ReturnValues": "ALL_NEW",
-        }
-        response = self._call_conditional(
-            self.client.update_item, request, condition, names, values
+        request = self.update_action(
+            key, update=update, names=names, values=values, condition=condition
+        )["Update"]
+        response = self._conditional(
+            self.client.update_item, {**request, "ReturnValues": "ALL_NEW"}
         )
         return from_attribute_values(response["Attributes"])
 
-    def _call_conditional(
-        self,
-        operation: Any,
-        request: dict[str, Any],
-        condition: str | None,
-        names: Mapping[str, str] | None,
-        values: Mapping[str, Any] | None,
-    ) -> Any:
-        _add_expressions(request, condition, names, values)
+    @staticmethod
+    def _conditional(operation: Any, request: Mapping[str, Any]) -> Any:
+        """One single-item write, built like a transaction's action (same shapes)."""
         try:
             return operation(**request)
         except ClientError as error:
