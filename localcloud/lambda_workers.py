@@ -493,6 +493,11 @@ class FunctionWorker:
         self._current()
 
     def _current(self) -> _Process:
+        process = self._process
+        if process is not None and process.popen.poll() is not None:
+            # Died while idle: a fresh worker, as Lambda gives a fresh environment, rather
+            # than a failed invocation that burns one of the message's receives.
+            self._end(process, grace=0.0)
         with self._lock:
             if self._stopped:
                 raise PoolClosedError(f"{self.config.name}: worker stopped")

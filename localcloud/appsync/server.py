@@ -193,6 +193,8 @@ class _Handler(BaseHTTPRequestHandler):
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True  # a hung client must not keep the process alive on shutdown
     allow_reuse_address = True
+    # socketserver's default backlog of 5 resets connections under a burst of clients.
+    request_queue_size = 128
 
     def __init__(
         self, address: tuple[str, int], api: AppSyncApi, node_modules: Path | None

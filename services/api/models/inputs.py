@@ -9,7 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from services.common.dal.table import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
@@ -28,9 +35,18 @@ Username = Annotated[str, StringConstraints(min_length=1, max_length=128, patter
 Identifier = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F-]{36}$")]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()-]{6,20}$")]
 Url = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://\S+$")]
-Latitude = Annotated[float, Field(ge=-90, le=90)]
-Longitude = Annotated[float, Field(ge=-180, le=180)]
-Money = Annotated[float, Field(gt=0, le=1_000_000)]
+
+
+def _storable(value: float) -> float:
+    """DynamoDB stores numbers down to 1E-130 in magnitude; a smaller one fails the write."""
+    if value != 0 and abs(value) < 1e-130:
+        raise ValueError("must be 0 or at least 1e-130 in magnitude")
+    return value
+
+
+Latitude = Annotated[float, Field(ge=-90, le=90), AfterValidator(_storable)]
+Longitude = Annotated[float, Field(ge=-180, le=180), AfterValidator(_storable)]
+Money = Annotated[float, Field(gt=0, le=1_000_000), AfterValidator(_storable)]
 Languages = Annotated[list[ShortText], Field(max_length=20)]
 
 
