@@ -98,10 +98,26 @@ PIPE_MAXIMUM_RETRY_ATTEMPTS: Final = 10
 PIPE_MAXIMUM_RECORD_AGE_SECONDS: Final = 3600
 
 # --- consumers --------------------------------------------------------------------
-# One rule -> queue (+DLQ) -> function per consumer of JobClosed (stacks/consumers.py).
+# One rule -> queue (+DLQ) -> function per consumer of the bus (stacks/consumers.py).
 CONSUMER_DECLINE_OTHER_APPLICATIONS: Final = "DeclineOtherApplications"
 CONSUMER_NOTIFY_ACCEPTED_APPLICANT: Final = "NotifyAcceptedApplicant"
-CONSUMERS: Final = (CONSUMER_DECLINE_OTHER_APPLICATIONS, CONSUMER_NOTIFY_ACCEPTED_APPLICANT)
+# Not a JobClosed consumer: every event of the system's producers (sources babysitter.*).
+CONSUMER_AUDIT_TRAIL: Final = "AuditTrail"
+CONSUMERS: Final = (
+    CONSUMER_DECLINE_OTHER_APPLICATIONS,
+    CONSUMER_NOTIFY_ACCEPTED_APPLICANT,
+    CONSUMER_AUDIT_TRAIL,
+)
+# What the audit trail subscribes to: the prefix every producer of this system names its
+# events' source with (babysitter.jobs, ...), so a new kind of event is audited with no
+# change here, while nothing else that may reach the bus is.
+AUDITED_SOURCE_PREFIX: Final = "babysitter."
+
+# --- observability ----------------------------------------------------------------
+# The period alarms and dashboard graphs aggregate over. Alarms fire on one breaching
+# period: every failure they watch (an error, a failed delivery, a message in a DLQ) is a
+# booking's event that did not settle, and bookings are few enough for each to matter.
+OBSERVABILITY_PERIOD_MINUTES: Final = 5
 
 
 def _queue_url(consumer: str) -> str:
@@ -132,6 +148,10 @@ class Output:
     JOB_CLOSED_PIPE_NAME: Final = "JobClosedPipeName"
     PIPE_DEAD_LETTER_QUEUE_URL: Final = "PipeDeadLetterQueueUrl"
     NOTIFICATION_TOPIC_ARN: Final = "NotificationTopicArn"
+    # Every alarm notifies this topic: subscribe the on-call email, chat or pager to it.
+    OPS_TOPIC_ARN: Final = "OpsTopicArn"
+    DASHBOARD_NAME: Final = "DashboardName"
+    EVENT_LOG_GROUP_NAME: Final = "EventLogGroupName"
 
     # Per consumer: <Name>QueueUrl and <Name>DeadLetterQueueUrl.
     queue_url: Final = staticmethod(_queue_url)
@@ -154,5 +174,8 @@ class Output:
         JOB_CLOSED_PIPE_NAME,
         PIPE_DEAD_LETTER_QUEUE_URL,
         NOTIFICATION_TOPIC_ARN,
+        OPS_TOPIC_ARN,
+        DASHBOARD_NAME,
+        EVENT_LOG_GROUP_NAME,
         *(key for c in CONSUMERS for key in (_queue_url(c), _dead_letter_queue_url(c))),
     )

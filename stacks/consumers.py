@@ -15,8 +15,11 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from events_schema.job_closed import EVENT_PATTERN
+from services.common.dal.audit import PARTITION_PREFIX as AUDIT_PARTITION_PREFIX
 from services.notify_accepted_applicant.idempotency import PARTITION as IDEMPOTENCY_PARTITION
 from stacks.constants import (
+    AUDITED_SOURCE_PREFIX,
+    CONSUMER_AUDIT_TRAIL,
     CONSUMER_DECLINE_OTHER_APPLICATIONS,
     CONSUMER_NOTIFY_ACCEPTED_APPLICANT,
     GSI_JOB_APPLICATIONS,
@@ -124,4 +127,29 @@ class Consumers(Construct):
             ),
         )
 
-        self.all = (decline, notify)
+        audit = EventConsumer(
+            self,
+            CONSUMER_AUDIT_TRAIL,
+            bus=bus,
+            # Every event of this system's producers, whatever its type or version.
+            pattern=events.EventPattern(source=events.Match.prefix(AUDITED_SOURCE_PREFIX)),
+            handler="services.audit_trail.handler.handler",
+            service_name="audit_trail",
+            description="Records every event of the bus once, by id, without personal data",
+            environment={"TABLE_NAME": table.table_name},
+        )
+        audit.grant(
+            # One conditional PutItem per event, in the audit partitions only: the audit
+            # function can neither read nor change anything else of the table.
+            iam.PolicyStatement(
+                actions=["dynamodb:PutItem"],
+                resources=[table.table_arn],
+                conditions={
+                    "ForAllValues:StringLike": {
+                        "dynamodb:LeadingKeys": [f"{AUDIT_PARTITION_PREFIX}*"]
+                    }
+                },
+            )
+        )
+
+        self.all = (decline, notify, audit)

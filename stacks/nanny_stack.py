@@ -11,6 +11,7 @@ from stacks.consumers import Consumers
 from stacks.data import Data
 from stacks.events import Events
 from stacks.nag import apply_nag
+from stacks.observability import Observability
 
 
 class NannyBookingStack(Stack):
@@ -29,6 +30,27 @@ class NannyBookingStack(Stack):
         )
         self.events = Events(self, "Events", table=self.data.table)
         self.consumers = Consumers(self, "Consumers", bus=self.events.bus, table=self.data.table)
+        # Last: it watches what the others built, and notifies ops of every alarm.
+        self.observability = Observability(
+            self,
+            "Observability",
+            bus=self.events.bus,
+            graphql_api=self.api.graphql_api,
+            pipe=self.events.pipe,
+            functions={
+                "Api": self.api.function,
+                **{consumer.name: consumer.function for consumer in self.consumers.all},
+            },
+            rule_arns={consumer.name: consumer.rule.rule_arn for consumer in self.consumers.all},
+            dead_letter_queues={
+                "Pipe": self.events.pipe_dead_letter_queue,
+                **{consumer.name: consumer.dead_letter_queue for consumer in self.consumers.all},
+                **{
+                    f"{consumer.name}Rule": consumer.target_dead_letter_queue
+                    for consumer in self.consumers.all
+                },
+            },
+        )
 
         graphql_api = self.api.graphql_api
         outputs = {
@@ -49,6 +71,9 @@ class NannyBookingStack(Stack):
             Output.JOB_CLOSED_PIPE_NAME: self.events.pipe.ref,
             Output.PIPE_DEAD_LETTER_QUEUE_URL: self.events.pipe_dead_letter_queue.queue_url,
             Output.NOTIFICATION_TOPIC_ARN: self.consumers.topic.topic_arn,
+            Output.OPS_TOPIC_ARN: self.observability.topic.topic_arn,
+            Output.DASHBOARD_NAME: self.observability.dashboard.dashboard_name,
+            Output.EVENT_LOG_GROUP_NAME: self.observability.event_log_group.log_group_name,
         }
         for consumer in self.consumers.all:
             outputs[Output.queue_url(consumer.name)] = consumer.queue.queue_url

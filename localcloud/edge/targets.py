@@ -20,6 +20,7 @@ is a missing queue or a crashing function, which retrying does not mend.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -173,6 +174,10 @@ class TargetDelivery:
         elif arn.service == "logs":
             group = arn.resource.removeprefix("log-group:").removesuffix(":*")
             stream = uuid.uuid4().hex
+            # Log groups are not deployed locally (not emulated); the group a rule writes to
+            # is made on its first event, so the delivery works as it does in AWS.
+            with contextlib.suppress(AwsError):
+                self.moto.json(context, "logs", "CreateLogGroup", {"logGroupName": group})
             self.moto.json(
                 context, "logs", "CreateLogStream", {"logGroupName": group, "logStreamName": stream}
             )

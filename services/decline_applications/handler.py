@@ -18,7 +18,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from services.common.dal.applications import ApplicationRepository
 from services.common.dal.table import Table
 from services.common.events import JobClosedEvent, process_job_closed_batch
-from services.decline_applications.logic import decline_other_applications
+from services.common.models import utc_now
+from services.decline_applications.logic import decline_other_applications, settle_latency_ms
 
 logger = Logger()
 tracer = Tracer()
@@ -35,6 +36,11 @@ def applications() -> ApplicationRepository:
 def decline(job_closed: JobClosedEvent) -> None:
     outcome = decline_other_applications(job_closed.detail.data, applications())
     metrics.add_metric(name="ApplicationsDeclined", unit=MetricUnit.Count, value=outcome.declined)
+    # Booking to settled, once per booking: a replay settles nothing new, and its age would
+    # be the replay's, not the choreography's.
+    if job_closed.replay_name is None:
+        latency = settle_latency_ms(job_closed.detail.data, utc_now())
+        metrics.add_metric(name="SettleLatency", unit=MetricUnit.Milliseconds, value=latency)
     logger.info(
         "other applications declined",
         extra={"declined": outcome.declined, "unchanged": outcome.unchanged},

@@ -15,6 +15,7 @@ ACCEPTED, whatever the event says.
 
 from __future__ import annotations
 
+import datetime as dt
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Final, Protocol
@@ -89,3 +90,12 @@ def _should_decline(application: JobApplication, job: JobClosedData) -> bool:
         application.id != job.accepted_application_id
         and application.job_application_status is JobApplicationStatus.PENDING
     )
+
+
+def settle_latency_ms(job: JobClosedData, settled_at: dt.datetime) -> float:
+    """Milliseconds from the booking (``closedAt``) to ``settled_at``, when the job's other
+    applications are all declined: how long the choreography took. Never negative (the
+    clocks of the booking workflow and of this function may disagree a little). A time
+    without a zone is taken as UTC, as the booking writes it."""
+    closed_at = job.closed_at if job.closed_at.tzinfo else job.closed_at.replace(tzinfo=dt.UTC)
+    return max(0.0, (settled_at - closed_at).total_seconds() * 1000)

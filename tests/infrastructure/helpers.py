@@ -40,11 +40,14 @@ def api_function(resources: Resources) -> tuple[str, dict[str, Any]]:
     return function_with_handler(resources, "services.api.handler.handler")
 
 
-# The consumers of JobClosed: stack output prefix -> the handler its function runs.
+# The consumers of the bus: stack output prefix -> the handler its function runs.
 CONSUMER_HANDLERS = {
     "DeclineOtherApplications": "services.decline_applications.handler.handler",
     "NotifyAcceptedApplicant": "services.notify_accepted_applicant.handler.handler",
+    "AuditTrail": "services.audit_trail.handler.handler",
 }
+# Those subscribed to JobClosed v1 (the audit trail takes every event).
+JOB_CLOSED_CONSUMERS = ("DeclineOtherApplications", "NotifyAcceptedApplicant")
 
 
 def consumer_queues(resources: Resources, consumer: str) -> tuple[str, str]:
@@ -60,3 +63,11 @@ def consumer_queues(resources: Resources, consumer: str) -> tuple[str, str]:
     redrive = resources[queue_id]["Properties"]["RedrivePolicy"]
     dead_letter_id: str = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
     return queue_id, dead_letter_id
+
+
+def notification_topic(resources: Resources) -> tuple[str, dict[str, Any]]:
+    """The topic the notifier publishes to (the stack has an ops topic too)."""
+    _, function = function_with_handler(resources, CONSUMER_HANDLERS["NotifyAcceptedApplicant"])
+    topic_id: str = function["Environment"]["Variables"]["TOPIC_ARN"]["Ref"]
+    assert resources[topic_id]["Type"] == "AWS::SNS::Topic"
+    return topic_id, resources[topic_id]["Properties"]

@@ -14,11 +14,13 @@ from services.notify_accepted_applicant.idempotency import PARTITION
 from stacks.event_consumer import EventConsumer
 from tests.infrastructure.helpers import (
     CONSUMER_HANDLERS,
+    JOB_CLOSED_CONSUMERS,
     Resources,
     as_list,
     consumer_queues,
     function_with_handler,
     get_att,
+    notification_topic,
     of_type,
     only,
 )
@@ -115,7 +117,7 @@ def test_every_dead_letter_queue_alarms_on_its_first_message(resources: Resource
     assert dead_letter_targets(resources) == alarmed
 
 
-@consumers
+@pytest.mark.parametrize("consumer", JOB_CLOSED_CONSUMERS)
 def test_rule_matches_job_closed_v1_on_the_bus(resources: Resources, consumer: str) -> None:
     bus_id, _ = only(resources, "AWS::Events::EventBus")
     queue_id, _ = consumer_queues(resources, consumer)
@@ -224,7 +226,7 @@ def test_notifier_reads_profiles_writes_idempotency_records_and_publishes(
 ) -> None:
     consumer = "NotifyAcceptedApplicant"
     table_id, _ = only(resources, "AWS::DynamoDB::Table")
-    topic_id, topic = only(resources, "AWS::SNS::Topic")
+    topic_id, topic = notification_topic(resources)
     table = get_att(table_id, "Arn")
     key = topic["KmsMasterKeyId"]
     write_actions = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
@@ -251,12 +253,15 @@ def test_notifier_reads_profiles_writes_idempotency_records_and_publishes(
 
 
 def test_notification_topic_is_kms_encrypted_and_tls_only(resources: Resources) -> None:
-    topic_id, topic = only(resources, "AWS::SNS::Topic")
-    key_id, key = only(resources, "AWS::KMS::Key")
+    topic_id, topic = notification_topic(resources)
+    key_id = topic["KmsMasterKeyId"]["Fn::GetAtt"][0]
     assert topic["KmsMasterKeyId"] == get_att(key_id, "Arn")
-    assert key["EnableKeyRotation"] is True
-    _, policy = only(resources, "AWS::SNS::TopicPolicy")
-    assert policy["Topics"] == [{"Ref": topic_id}]
+    assert resources[key_id]["Properties"]["EnableKeyRotation"] is True
+    (policy,) = [
+        p["Properties"]
+        for p in of_type(resources, "AWS::SNS::TopicPolicy").values()
+        if p["Properties"]["Topics"] == [{"Ref": topic_id}]
+    ]
     (deny,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert deny["Action"] == "sns:Publish"

@@ -9,6 +9,8 @@ from tests.infrastructure.helpers import (
     api_function,
     consumer_queues,
     get_att,
+    notification_topic,
+    of_type,
     only,
 )
 from tests.support.template import Synthesized
@@ -41,7 +43,14 @@ def test_every_output_exists_and_points_at_its_resource(
     archive_id, _ = only(resources, "AWS::Events::Archive")
     state_machine_id, _ = only(resources, "AWS::StepFunctions::StateMachine")
     pipe_id, pipe = only(resources, "AWS::Pipes::Pipe")
-    topic_id, _ = only(resources, "AWS::SNS::Topic")
+    topic_id, _ = notification_topic(resources)
+    (ops_topic_id,) = set(of_type(resources, "AWS::SNS::Topic")) - {topic_id}
+    dashboard_id, _ = only(resources, "AWS::CloudWatch::Dashboard")
+    (event_log_id,) = [
+        logical_id
+        for logical_id, group in of_type(resources, "AWS::Logs::LogGroup").items()
+        if str(group["Properties"].get("LogGroupName", "")).startswith("/aws/events/")
+    ]
     pipe_dlq_arn = pipe["SourceParameters"]["DynamoDBStreamParameters"]["DeadLetterConfig"]["Arn"]
     expected |= {
         "EventBusName": {"Ref": bus_id},
@@ -51,6 +60,9 @@ def test_every_output_exists_and_points_at_its_resource(
         "JobClosedPipeName": {"Ref": pipe_id},
         "PipeDeadLetterQueueUrl": {"Ref": pipe_dlq_arn["Fn::GetAtt"][0]},
         "NotificationTopicArn": {"Ref": topic_id},
+        "OpsTopicArn": {"Ref": ops_topic_id},
+        "DashboardName": {"Ref": dashboard_id},
+        "EventLogGroupName": {"Ref": event_log_id},
     }
     for consumer in CONSUMER_HANDLERS:
         queue_id, dead_letter_id = consumer_queues(resources, consumer)

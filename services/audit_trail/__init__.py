@@ -1,0 +1,1 @@
+"""The audit_trail function: record every event of the bus, once, without personal data."""
