@@ -8,10 +8,11 @@ BIN := $(VENV)/bin
 export CDK_DISABLE_VERSION_CHECK := 1
 # jsii warns at length on every synth that Node 20 is past its end of life.
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
-# Synth and tests never reach a real AWS account.
-export AWS_DEFAULT_REGION ?= us-east-1
+# Tests never reach a real AWS account; they need a region name all the same. Deploys use
+# yours (AWS_REGION or the profile's): nothing here overrides it.
+PYTEST := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/pytest
 
-.PHONY: help dev lint format schemas unit infra-tests integration e2e test pr synth deploy destroy up clean
+.PHONY: help dev lint format schemas diagram unit infra-tests integration e2e soak test pr synth deploy destroy up ops clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -40,24 +41,32 @@ lint: dev  ## ruff and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
-schemas: dev  ## regenerate the events' JSON Schemas (a unit test fails while one is stale)
+schemas: dev  ## regenerate the events' JSON Schemas and docs/event-catalog.md (tests fail while stale)
 	$(BIN)/python -m events_schema
+	$(BIN)/python -m events_schema.catalog
+
+diagram:  ## render docs/architecture/architecture.dot to PNG and SVG (Graphviz's dot)
+	dot -Tpng -Gdpi=110 docs/architecture/architecture.dot -o docs/architecture/architecture.png
+	dot -Tsvg docs/architecture/architecture.dot -o docs/architecture/architecture.svg
 
 format: dev  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 unit: dev  ## unit tests (logic, models)
-	$(BIN)/pytest tests/unit
+	$(PYTEST) tests/unit
 
 infra-tests: dev  ## template assertions, cdk-nag and cfn-lint
-	$(BIN)/pytest tests/infrastructure
+	$(PYTEST) tests/infrastructure
 
 integration: dev  ## data access and resolvers against DynamoDB Local and Cognito
-	$(BIN)/pytest tests/integration
+	$(PYTEST) tests/integration
+
+soak: dev  ## the longer reliability runs: a local-cloud restart mid-run, a 96-booking race, poison messages (~3 min)
+	$(PYTEST) -m soak tests/reliability
 
 test: lint  ## everything CI runs: lint, then every test suite
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(PYTEST) -n 2 --dist loadfile
 
 pr: format test synth  ## what a reviewer runs before merging
 
@@ -73,8 +82,11 @@ destroy: dev  ## delete the deployed stack
 up: synth  ## run the whole system locally in the foreground (SEED=1 adds demo users); Ctrl-C stops
 	$(BIN)/python -m localcloud up $(if $(SEED),--seed)
 
+ops: dev  ## operator tools: make ops ARGS='dlq list' (OUTPUTS=cdk-outputs.json for AWS)
+	$(BIN)/python -m operations $(if $(OUTPUTS),--outputs $(OUTPUTS)) $(ARGS)
+
 e2e: dev  ## the end-to-end suite: on the local cloud, or on AWS with OUTPUTS=cdk-outputs.json
-	NANNY_OUTPUTS_FILE=$(OUTPUTS) $(BIN)/pytest tests/e2e
+	NANNY_OUTPUTS_FILE=$(OUTPUTS) $(PYTEST) tests/e2e
 
 clean:  ## remove build output (keeps .venv, node_modules and the local cloud's data)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .java-checked
