@@ -62,7 +62,7 @@ infra-tests: dev  ## template assertions, cdk-nag and cfn-lint
 integration: dev  ## data access and resolvers against DynamoDB Local and Cognito
 	$(PYTEST) tests/integration
 
-soak: dev  ## the longer reliability runs: a local-cloud restart mid-run, a 96-booking race, poison messages (~3 min)
+soak: dev  ## the longer reliability run: 96 bookings racing over 12 jobs
 	$(PYTEST) -m soak tests/reliability
 
 test: lint  ## everything CI runs: lint, then every test suite

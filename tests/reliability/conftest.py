@@ -1,6 +1,6 @@
 """Fixtures: the reliability suite's local cloud (see tests/reliability/cloud.py).
 
-Tests marked ``soak`` (longer: a restart, bigger bursts) are deselected unless ``-m``
+Tests marked ``soak`` (the bigger bursts) are deselected unless ``-m``
 names the marker: ``pytest -m soak tests/reliability`` (``make soak``).
 """
 

@@ -4,8 +4,8 @@ What the local cloud keeps across the restart: DynamoDB's data and the pipe's st
 checkpoint (on disk). What it loses: everything moto holds (SQS messages, Cognito users),
 so this test reads the table directly after the restart, not through GraphQL.
 
-Marked ``soak`` (about a minute: two stops and a start of the cloud, the pipe's batching
-window twice): ``make soak`` runs it.
+About a minute (two stops and a start of the cloud, the pipe's batching window twice),
+run by ``make test``.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from typing import Any
-
-import pytest
 
 from tests.reliability.cloud import PIPE_WINDOW, CloudProcess
 from tests.reliability.scenario import (
@@ -46,7 +44,6 @@ def keyed(items: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
     return {(str(item["PK"]), str(item["SK"])): item for item in items}
 
 
-@pytest.mark.soak
 def test_a_restart_keeps_the_data_and_delivers_undelivered_job_closed_events(
     cloud: CloudProcess,
 ) -> None:

@@ -2,7 +2,7 @@
 
 - a decline worker SIGKILLed holding its batch: redelivered, nothing lost;
 - workers killed while idle: replaced by fresh ones, not invoked dead;
-- (soak) poison messages among real bookings: exactly those in the DLQ.
+- poison messages among real bookings: exactly those in the DLQ.
 
 Not duplicated here (already proven by tests/integration/localcloud, against the same
 runners the local cloud uses):
@@ -24,8 +24,6 @@ import os
 import signal
 import time
 from collections import Counter
-
-import pytest
 
 from tests.e2e.client import AppUser
 from tests.reliability.cloud import (
@@ -165,7 +163,6 @@ def test_a_worker_that_died_idle_is_replaced_not_invoked(cloud: CloudProcess) ->
 POISON = ["not json", '{"detail-type": "JobClosed"}', '{"detail": {"metadata": {"version": "9"}}}']
 
 
-@pytest.mark.soak
 def test_poison_messages_end_in_the_dlq_and_bookings_still_settle(cloud: CloudProcess) -> None:
     """Three poison bodies (not a JobClosed v1) put on the decline queue while 6 bookings
     (x 3 applicants) settle through the same queue and function.
