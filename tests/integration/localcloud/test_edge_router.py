@@ -9,9 +9,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import shutil
 import statistics
-import subprocess
 import threading
 import time
 import urllib.parse
@@ -265,41 +263,6 @@ def test_raw_http_keep_alive_chunked_bodies_and_health(router: EdgeRouter) -> No
         assert b"ResourceNotFoundException" in missing.read()
     finally:
         connection.close()
-
-
-@pytest.mark.skipif(shutil.which("aws") is None, reason="the aws CLI is not installed")
-def test_the_aws_cli_works_with_aws_endpoint_url(endpoint: str) -> None:
-    env = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "NO_PROXY": "127.0.0.1,localhost",
-    }
-    queue = f"edge-cli-{uuid.uuid4().hex[:8]}"
-    aws = shutil.which("aws") or "aws"
-
-    def run(*arguments: str) -> dict[str, Any]:
-        done = subprocess.run(
-            [aws, *arguments, "--output", "json"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        answer: dict[str, Any] = json.loads(done.stdout or "{}")
-        return answer
-
-    assert "TableNames" in run("dynamodb", "list-tables")
-    assert "EventBuses" in run("events", "list-event-buses")
-    # The CLI v1 (awscli on PyPI) pins SQS to queue.amazonaws.com unless --endpoint-url is
-    # given: its SSL common-name override runs before AWS_ENDPOINT_URL is consulted.
-    run("sqs", "create-queue", "--queue-name", queue, "--endpoint-url", endpoint)
-    listed = run("sqs", "list-queues", "--endpoint-url", endpoint)["QueueUrls"]
-    assert any(url.endswith(queue) for url in listed)
 
 
 def test_an_unreachable_backend_answers_502(dynamodb_local: DynamoDBLocal) -> None:
