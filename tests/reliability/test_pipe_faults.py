@@ -2,26 +2,23 @@
 
 In-process DynamoDB Local (its stream) and moto (bus, queues), the stack's own pipe
 properties (``stacks.constants``: batch size 10, 10 retries, bisect, DLQ) with fast
-backoff, and ``FlakyBus``, a proxy in front of moto that answers PutEvents with HTTP 500
-while told to. tests/integration/localcloud/test_pipe_runner.py already proves a single
-booking's path (retries exhausted -> one DLQ message; an unreachable bus; a restart);
-this adds many bookings across a short and a long outage, and counts them.
+backoff, and ``BusProxy`` (tests/support), a proxy in front of moto that answers
+PutEvents with HTTP 500 while told to. tests/integration/localcloud/test_pipe_runner.py
+already proves a single booking's path (retries exhausted -> one DLQ message; an
+unreachable bus; a restart); this adds many bookings across a short and a long outage,
+and counts them.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
-import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -37,6 +34,7 @@ from stacks.constants import (
     PIPE_MAXIMUM_RETRY_ATTEMPTS,
     PIPE_STARTING_POSITION,
 )
+from tests.support.bus_proxy import BusProxy
 from tests.unit.events import stream_records as items
 
 pytestmark = pytest.mark.dynamodb
@@ -57,65 +55,6 @@ def aws(service: str, endpoint: str) -> Any:
     )
 
 
-class FlakyBus:
-    """A proxy in front of moto: PutEvents answers HTTP 500 while ``down`` or while
-    ``fail_next`` > 0 (each failure uses one); everything else is forwarded."""
-
-    def __init__(self, upstream: str) -> None:
-        self.upstream = urlsplit(upstream)
-        self.down = False
-        self.fail_next = 0
-        self.calls: Counter[str] = Counter()
-        self._lock = threading.Lock()
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if self.headers.get("X-Amz-Target") == "AWSEvents.PutEvents" and proxy.failing():
-                    error = json.dumps({"__type": "InternalException", "message": "stub"})
-                    return self._answer(500, error.encode())
-                connection = http.client.HTTPConnection(
-                    proxy.upstream.hostname or "127.0.0.1", proxy.upstream.port, timeout=10
-                )
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-                connection.request("POST", self.path, body=body, headers=headers)
-                response = connection.getresponse()
-                self._answer(response.status, response.read())
-                connection.close()
-
-            def _answer(self, status: int, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/x-amz-json-1.1")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-
-    def failing(self) -> bool:
-        with self._lock:
-            if self.down or self.fail_next > 0:
-                self.fail_next = max(0, self.fail_next - 1)
-                self.calls["failed"] += 1
-                return True
-            self.calls["passed"] += 1
-            return False
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join()
-
-
 @dataclass
 class Rig:
     dynamodb: Any
@@ -124,7 +63,7 @@ class Rig:
     delivered_url: str
     dlq_url: str
     runner: PipeRunner
-    bus: FlakyBus
+    bus: BusProxy
 
     def book(self) -> str:
         """A job posted then booked: an INSERT and one OPEN -> CLOSED MODIFY record."""
@@ -153,7 +92,7 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
     moto.start()
     host, port = moto.get_host_and_port()
     moto_url = f"http://{host}:{port}"
-    bus = FlakyBus(moto_url)
+    bus = BusProxy(moto_url)
     with DynamoDBLocal() as database:
         dynamodb = database.client()
         table = f"pipe-faults-{uuid.uuid4().hex[:8]}"
@@ -258,10 +197,10 @@ def test_a_bus_outage_loses_no_job_closed_and_doubles_none(rig: Rig) -> None:
     phase1_dlq = rig.drain(rig.dlq_url)
     stats1 = rig.runner.stats
 
-    rig.bus.down = True
+    rig.bus.mode = "error"  # down
     lost = [rig.book() for _ in range(BOOKINGS)]
     settle(rig, 4 * BOOKINGS)
-    rig.bus.down = False
+    rig.bus.mode = "pass"  # back
     later = [rig.book() for _ in range(BOOKINGS)]
     settle(rig, 6 * BOOKINGS)
     time.sleep(0.5)  # room for a duplicate, were one coming

@@ -9,7 +9,6 @@ count PutEvents calls or make the bus fail.
 from __future__ import annotations
 
 import datetime as dt
-import http.client
 import json
 import threading
 import time
@@ -19,7 +18,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -35,6 +33,7 @@ from stacks.constants import (
     PIPE_MAXIMUM_RETRY_ATTEMPTS,
     PIPE_STARTING_POSITION,
 )
+from tests.support.bus_proxy import BusProxy
 from tests.unit.events import stream_records as items
 
 pytestmark = pytest.mark.dynamodb
@@ -374,66 +373,6 @@ def test_latest_starts_after_the_records_already_in_the_stream(
 def initialized(runner: PipeRunner) -> bool:
     path = runner.state_path
     return path.exists() and bool(json.loads(path.read_text())["initialized"])
-
-
-class BusProxy:
-    """An HTTP server in front of moto: counts PutEvents and fails them on demand.
-
-    ``mode``: ``"pass"`` forwards, ``"reject"`` answers every entry as failed
-    (``FailedEntryCount``), ``"error"`` answers HTTP 500.
-    """
-
-    def __init__(self, upstream: str) -> None:
-        self.upstream = urlsplit(upstream)
-        self.mode: Literal["pass", "reject", "error"] = "pass"
-        #: (monotonic time, number of entries) of each PutEvents call.
-        self.put_events: list[tuple[float, int]] = []
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if self.headers.get("X-Amz-Target") == "AWSEvents.PutEvents":
-                    entries = len(json.loads(body)["Entries"])
-                    proxy.put_events.append((time.monotonic(), entries))
-                    if proxy.mode == "reject":
-                        failed = {"ErrorCode": "InternalFailure", "ErrorMessage": "stub"}
-                        answer = {"FailedEntryCount": entries, "Entries": [failed] * entries}
-                        return self._answer(200, json.dumps(answer).encode())
-                    if proxy.mode == "error":
-                        error = {"__type": "InternalException", "message": "stub"}
-                        return self._answer(500, json.dumps(error).encode())
-                connection = http.client.HTTPConnection(
-                    proxy.upstream.hostname or "127.0.0.1", proxy.upstream.port, timeout=10
-                )
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-                connection.request("POST", self.path, body=body, headers=headers)
-                response = connection.getresponse()
-                self._answer(response.status, response.read())
-                connection.close()
-
-            def _answer(self, status: int, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/x-amz-json-1.1")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
-        # A short poll interval: shutdown() waits for the server loop to notice.
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join()
 
 
 @pytest.fixture
