@@ -27,13 +27,12 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from services.audit_trail.logic import audit_event
 from services.audit_trail.models import AuditedEvent
 from services.common.dal.audit import AuditTrail, RecordOutcome
 from services.common.dal.table import Table
-from services.common.events import PoisonMessage
+from services.common.events import PoisonMessage, event_from_sqs
 
 logger = Logger()
 tracer = Tracer()
@@ -56,15 +55,7 @@ def trail() -> AuditTrail:
 
 def audited_event_from_sqs(record: SQSRecord) -> AuditedEvent:
     """Parse a message body; one that is not an EventBridge event is a PoisonMessage."""
-    try:
-        return AuditedEvent.model_validate_json(record.body)
-    except ValidationError as error:
-        # Where and what kind of problem, never the input: a body may hold personal data.
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in problem['loc']) or 'body'}: {problem['type']}"
-            for problem in error.errors(include_input=False, include_url=False)
-        )
-        raise PoisonMessage(f"not an EventBridge event ({problems})") from None
+    return event_from_sqs(record, AuditedEvent, "an EventBridge event")
 
 
 @tracer.capture_method

@@ -19,7 +19,7 @@ never the usernames the event also holds.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import (
@@ -31,9 +31,11 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from events_schema import JobClosed
+
+E = TypeVar("E", bound=BaseModel)
 
 
 class JobClosedEvent(EventBridgeModel):
@@ -54,17 +56,22 @@ class PoisonMessage(Exception):
     """
 
 
-def job_closed_from_sqs(record: SQSRecord) -> JobClosedEvent:
-    """Parse a message body; a body that is not a JobClosed v1 event is a PoisonMessage."""
+def event_from_sqs(record: SQSRecord, model: type[E], what: str) -> E:
+    """Parse a message body as ``model``; a body that is not one is a PoisonMessage."""
     try:
-        return JobClosedEvent.model_validate_json(record.body)
+        return model.model_validate_json(record.body)
     except ValidationError as error:
         # Where and what kind of problem, never the input: a body may hold personal data.
         problems = "; ".join(
             f"{'.'.join(str(part) for part in problem['loc']) or 'body'}: {problem['type']}"
             for problem in error.errors(include_input=False, include_url=False)
         )
-        raise PoisonMessage(f"not a JobClosed v1 event ({problems})") from None
+        raise PoisonMessage(f"not {what} ({problems})") from None
+
+
+def job_closed_from_sqs(record: SQSRecord) -> JobClosedEvent:
+    """Parse a message body; a body that is not a JobClosed v1 event is a PoisonMessage."""
+    return event_from_sqs(record, JobClosedEvent, "a JobClosed v1 event")
 
 
 def process_job_closed_batch(
