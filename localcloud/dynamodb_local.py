@@ -140,12 +140,9 @@ def check_java(java: str = "java") -> int:
     return major
 
 
-def local_client(
-    endpoint_url: str,
-    service: Literal["dynamodb", "dynamodbstreams"] = "dynamodb",
-    config: Config | None = None,
-) -> Any:
-    """A boto3 client for a local endpoint, with dummy credentials and a fixed region."""
+def local_client(endpoint_url: str, service: str = "dynamodb", config: Config | None = None) -> Any:
+    """A boto3 client for any local endpoint (DynamoDB Local, moto, the edge router), with
+    dummy credentials, a fixed region and no proxy."""
     session = boto3.session.Session(
         aws_access_key_id=ACCESS_KEY_ID,
         aws_secret_access_key=SECRET_ACCESS_KEY,

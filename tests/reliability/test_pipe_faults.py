@@ -20,13 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
 from events_schema.job_closed_pipe import DETAIL_TYPE, FILTER_PATTERN, INPUT_TEMPLATE, SOURCE
-from localcloud.dynamodb_local import DynamoDBLocal
+from localcloud.dynamodb_local import DynamoDBLocal, local_client
 from localcloud.pipe_runner import Backoff, PipeConfig, PipeRunner
 from stacks.constants import (
     PIPE_BATCH_SIZE,
@@ -45,14 +43,7 @@ BOOKINGS = 10
 
 
 def aws(service: str, endpoint: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(proxies={}),
-    )
+    return local_client(endpoint, service)
 
 
 @dataclass

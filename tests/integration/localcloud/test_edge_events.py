@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from localcloud.dynamodb_local import local_client
 from localcloud.edge_router import EdgeRouter
 
 REGION = "us-east-1"
@@ -47,14 +47,7 @@ class LambdaCalls:
 
 
 def client(service: str, endpoint: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(proxies={}, retries={"total_max_attempts": 1}),
-    )
+    return local_client(endpoint, service, Config(retries={"total_max_attempts": 1}))
 
 
 @pytest.fixture(scope="module")

@@ -27,23 +27,18 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from localcloud.dynamodb_local import DynamoDBLocal
+from localcloud.dynamodb_local import DynamoDBLocal, local_client
 from localcloud.edge.http_server import HttpServer, Response
 from localcloud.edge_router import EdgeRouter
 
 pytestmark = pytest.mark.dynamodb
 
 REGION = "us-east-1"
-CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
 def client(service: str, endpoint: str, **config: Any) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name=REGION,
-        config=Config(**{"proxies": {}, "retries": {"total_max_attempts": 1}, **config}),
-        **CREDENTIALS,
+    return local_client(
+        endpoint, service, Config(**{"retries": {"total_max_attempts": 1}, **config})
     )
 
 

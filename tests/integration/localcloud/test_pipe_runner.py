@@ -25,7 +25,7 @@ from botocore.config import Config
 
 from events_schema import JobClosed
 from events_schema.job_closed_pipe import DETAIL_TYPE, FILTER_PATTERN, INPUT_TEMPLATE, SOURCE
-from localcloud.dynamodb_local import DynamoDBLocal
+from localcloud.dynamodb_local import DynamoDBLocal, local_client
 from localcloud.pipe_runner import Backoff, PipeConfig, PipeRunner
 from stacks.constants import (
     PIPE_BATCH_SIZE,
@@ -55,14 +55,7 @@ def wait_for(condition: Callable[[], Any], timeout: float = 10.0, what: str = ""
 
 
 def aws(service: str, endpoint: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(proxies={}),
-    )
+    return local_client(endpoint, service)
 
 
 # --- fixtures: table, bus, queues -------------------------------------------------------------
