@@ -36,6 +36,9 @@ _BILLED_MEMORY_MB: Final = 64
 _FIRST_POLL: Final = 0.002
 _LONGEST_POLL: Final = 0.05
 _SYNC_STATUSES: Final = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT"})
+# moto stops an execution asynchronously (it signals the execution's worker thread); AWS
+# has it stopped when StopExecution returns. How long the router waits to match AWS.
+_STOP_SETTLE_SECONDS: Final = 5.0
 
 
 class SyncExecutions:
@@ -117,6 +120,17 @@ class SyncExecutions:
             self.stopping.wait(pause)
             pause = min(pause * 1.5, _LONGEST_POLL)
 
+    def _settle_stop(self, context: CallContext, execution_arn: str) -> None:
+        """Wait (bounded) until moto shows the stopped execution as no longer RUNNING."""
+        deadline = time.monotonic() + _STOP_SETTLE_SECONDS
+        while time.monotonic() < deadline:
+            described = self.moto.json(
+                context, "states", "DescribeExecution", {"executionArn": execution_arn}
+            )
+            if described.get("status") != "RUNNING":
+                return
+            time.sleep(_LONGEST_POLL)
+
     def _time_out(self, context: CallContext, execution: dict[str, Any]) -> dict[str, Any]:
         cause = (
             "The local cloud stopped while the execution was running"
@@ -131,6 +145,7 @@ class SyncExecutions:
         # If it ended meanwhile, it is answered as timed out all the same.
         with contextlib.suppress(BackendError):
             self.moto.json(context, "states", "StopExecution", stop)
+            self._settle_stop(context, execution["executionArn"])
         return {
             **execution,
             "status": "TIMED_OUT",
