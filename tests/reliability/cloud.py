@@ -28,8 +28,8 @@ from typing import Any
 from tests.e2e.client import Stack
 
 START_DEADLINE_SECONDS = 120.0
-DECLINE_QUEUE = "ConsumersDeclineOtherApplicationsQueue"
-DECLINE_FUNCTION = "ConsumersDeclineOtherApplicationsFunction"
+DECLINE = "ConsumersDeclineOtherApplications"  # the consumer construct's logical id prefix
+NOTIFY = "ConsumersNotifyAcceptedApplicant"
 DECLINE_HANDLER = "services.decline_applications.handler.handler"
 PIPE = "EventsJobClosedPipe"
 
@@ -47,11 +47,19 @@ def resource(template: Template, prefix: str, kind: str) -> dict[str, Any]:
     return properties
 
 
-def fast_redelivery(template: Template, *, visibility: int = 6, timeout: int = 5) -> None:
-    """Decline queue visibility 360 s -> ``visibility``; its function's timeout 60 s ->
-    ``timeout`` (Lambda refuses a function timeout above the queue's visibility)."""
-    resource(template, DECLINE_QUEUE, "AWS::SQS::Queue")["VisibilityTimeout"] = visibility
-    resource(template, DECLINE_FUNCTION, "AWS::Lambda::Function")["Timeout"] = timeout
+def consumer_function(template: Template, consumer: str) -> dict[str, Any]:
+    """The properties of ``consumer``'s Lambda function (``DECLINE`` or ``NOTIFY``)."""
+    return resource(template, f"{consumer}Function", "AWS::Lambda::Function")
+
+
+def fast_redelivery(
+    template: Template, consumer: str = DECLINE, *, visibility: int = 6, timeout: int = 5
+) -> None:
+    """``consumer``'s queue visibility (360 s for declines, 180 s for notifications) ->
+    ``visibility``; its function's timeout -> ``timeout`` (Lambda refuses a function
+    timeout above the queue's visibility)."""
+    resource(template, f"{consumer}Queue", "AWS::SQS::Queue")["VisibilityTimeout"] = visibility
+    consumer_function(template, consumer)["Timeout"] = timeout
 
 
 #: The pipe's batching window in the reliability template (0 in the stack): stream records

@@ -4,6 +4,9 @@
 - workers killed while idle: replaced by fresh ones, not invoked dead;
 - poison messages among real bookings: exactly those in the DLQ.
 
+Consumers failing on a random share of their calls, with their DLQs and a redrive, and
+the whole archive replayed again and again: test_flaky_consumers.py (its own cloud).
+
 Not duplicated here (already proven by tests/integration/localcloud, against the same
 runners the local cloud uses):
 
@@ -11,9 +14,9 @@ runners the local cloud uses):
   then one DLQ message per lost batch, and the pipe goes on with later bookings
   (test_pipe_runner.py::test_a_failing_bus_is_retried_then_the_dlq_told_and_the_pipe_goes_on,
   ::test_an_unreachable_bus_is_a_failure_too, ::test_a_restart_resumes_where_the_pipe_stopped);
-- a consumer failing on some records and a poison message: only the failed items come
-  back, flaky ones succeed on the retry, the poison one lands in the DLQ after
-  maxReceiveCount (test_sqs_event_source.py::test_a_poison_message_among_good_ones,
+  with many bookings across short and long outages: test_pipe_faults.py;
+- a poison message among good ones, and only the failed items of a batch coming back
+  (test_sqs_event_source.py::test_a_poison_message_among_good_ones,
   ::test_only_the_failed_item_returns_and_then_goes_to_the_dlq,
   ::test_a_timeout_retries_the_batch_on_a_fresh_worker).
 """
