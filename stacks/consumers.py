@@ -16,6 +16,7 @@ from constructs import Construct
 
 from events_schema.job_closed import EVENT_PATTERN
 from services.common.dal.audit import PARTITION_PREFIX as AUDIT_PARTITION_PREFIX
+from services.common.dal.keys import APPLICATION_PARTITIONS
 from services.notify_accepted_applicant.idempotency import PARTITION as IDEMPOTENCY_PARTITION
 from stacks.constants import (
     AUDITED_SOURCE_PREFIX,
@@ -77,8 +78,15 @@ class Consumers(Construct):
                 actions=["dynamodb:Query"],
                 resources=[f"{table.table_arn}/index/{GSI_JOB_APPLICATIONS.name}"],
             ),
-            # The decline is a conditional UpdateItem (PENDING -> DECLINED only).
-            iam.PolicyStatement(actions=["dynamodb:UpdateItem"], resources=[table.table_arn]),
+            # The decline is a conditional UpdateItem (PENDING -> DECLINED only), of
+            # applications only: no job, profile or guard item.
+            iam.PolicyStatement(
+                actions=["dynamodb:UpdateItem"],
+                resources=[table.table_arn],
+                conditions={
+                    "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [APPLICATION_PARTITIONS]}
+                },
+            ),
         )
 
         self.topic_key = kms.Key(

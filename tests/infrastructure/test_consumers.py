@@ -217,7 +217,16 @@ def test_decline_queries_the_job_applications_index_and_updates_items(
         "dynamodb:Query": [{"Fn::Join": ["", [table, "/index/jobApplications"]]}],
         "dynamodb:UpdateItem": [table],
     }
+    # The updates reach application items only.
     _, function = function_with_handler(resources, CONSUMER_HANDLERS[consumer])
+    (update,) = [
+        s
+        for s in statements_of_role(resources, function["Role"]["Fn::GetAtt"][0])
+        if "dynamodb:UpdateItem" in as_list(s["Action"])
+    ]
+    assert update["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["JOB#*#APPLICATION#*"]}
+    }
     assert function["Environment"]["Variables"]["TABLE_NAME"] == {"Ref": table_id}
 
 

@@ -45,6 +45,12 @@ def application_pk(job_id: str, application_id: str) -> str:
     return f"JOB#{job_id}#APPLICATION#{application_id}"
 
 
+# An IAM StringLike pattern matching every application's partition key and no other
+# item's (a job's is USER#…, an applicant guard's JOB#…#APPLICANT#…): the decline function
+# may update applications only (dynamodb:LeadingKeys).
+APPLICATION_PARTITIONS = application_pk("*", "*")
+
+
 def application_gsi1_sk(application_id: str) -> str:
     return f"APPLICATION#{application_id}"
 
