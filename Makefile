@@ -12,7 +12,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 # yours (AWS_REGION or the profile's): nothing here overrides it.
 PYTEST := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/pytest
 
-.PHONY: help dev lint format schemas diagram unit infra-tests integration e2e soak test pr synth deploy destroy up ops clean
+.PHONY: help dev lint format schemas diagram unit infra-tests integration e2e soak bench test pr synth deploy destroy up ops clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ integration: dev  ## data access and resolvers against DynamoDB Local and Cognit
 
 soak: dev  ## the longer reliability run: 96 bookings racing over 12 jobs
 	$(PYTEST) -m soak tests/reliability
+
+bench: dev  ## the benchmarks on a fresh local cloud: results and charts to bench/results
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/python -m bench
 
 test: lint  ## everything CI runs: lint, then every test suite
 	$(PYTEST) -n 2 --dist loadfile

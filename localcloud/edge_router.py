@@ -15,7 +15,13 @@ short (measured on moto 5.2.5):
 - ``AWSEvents.DescribeArchive``, ``ListArchives``, ``DeleteArchive``: moto's part, with the
   router's event counts, and the archived events deleted;
 - ``AWSEvents.TestEventPattern``: moto has none;
-- ``GET /_localcloud/health``: the router's own liveness answer.
+- ``GET /_localcloud/health``: the router's own liveness answer;
+- ``GET /_localcloud/requests``: every request served so far, by service and operation,
+  and DynamoDB's consumed capacity once switched on with ``POST /_localcloud/requests``
+  ``{"consumedCapacity": true}`` (``{"reset": true}`` starts the counts again); see
+  ``localcloud.edge.accounting``. What the router does inside (moto calls for
+  StartSyncExecution, reading rules for PutEvents) is not counted: AWS bills the one
+  request. Deliveries to rule targets are, apart, as ``deliveries``.
 
 Every PutEvents must therefore come through the router (the pipe runner's included): an
 event put on moto directly is neither archived nor delivered to SNS or Lambda targets.
@@ -54,6 +60,15 @@ from typing import Any, Final, Self
 
 import urllib3
 
+from localcloud.edge.accounting import (
+    CAPACITY_OPERATIONS,
+    RequestAccounting,
+    ask_for_capacity,
+    crc32_header,
+    is_poll,
+    polled_nothing,
+    take_capacity,
+)
 from localcloud.edge.archive import ArchiveStore
 from localcloud.edge.backend import JSON_SERVICES, AwsError, CallContext, MotoClient, error_body
 from localcloud.edge.event_bus import EventBusService
@@ -71,6 +86,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PORT: Final = 4566
 HEALTH_PATH: Final = "/_localcloud/health"
+REQUESTS_PATH: Final = "/_localcloud/requests"
 _STREAM_CHUNK: Final = 64 * 1024
 
 Intercept = Callable[[CallContext, Mapping[str, Any]], dict[str, Any]]
@@ -121,6 +137,7 @@ class EdgeRouter(Service):
         self._delivery: TargetDelivery | None = None
         self._replays: ReplayService | None = None
         self._intercepts: dict[tuple[str, str], tuple[Intercept, str]] = {}
+        self.accounting = RequestAccounting()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -143,7 +160,13 @@ class EdgeRouter(Service):
             executor = self._executor = ThreadPoolExecutor(
                 max_workers=self._lambda_threads, thread_name_prefix="edge-lambda"
             )
-            events = EventBusService(moto, store, executor, invoke_function=self._invoke_function)
+            events = EventBusService(
+                moto,
+                store,
+                executor,
+                invoke_function=self._invoke_function,
+                on_delivery=self.accounting.count_delivery,
+            )
             self._delivery = events.delivery
             replays = self._replays = ReplayService(events, store, self.state_dir)
             sync = SyncExecutions(
@@ -236,6 +259,8 @@ class EdgeRouter(Service):
         """Answer one request: intercept it or forward it to its backend."""
         if request.path == HEALTH_PATH:
             return _json_response(200, {"status": "running"}, "application/json")
+        if request.path == REQUESTS_PATH:
+            return self._accounting_answer(request)
         if request.method == "CONNECT":  # an HTTPS proxy tunnel: there is no TLS here
             return _error(
                 405, "MethodNotAllowed", "the edge router speaks plain HTTP", "text/plain"
@@ -243,11 +268,33 @@ class EdgeRouter(Service):
         route = identify(
             request.method, request.path, request.query, request.header_map(), request.body
         )
+        if not is_poll(route.service, route.operation):  # polls are counted with their answer
+            self.accounting.count(route.service, route.operation)
         intercept = self._intercepts.get((route.service or "", route.operation or ""))
         if intercept is not None and request.method == "POST":
             function, version = intercept
             return self._answer(route, request, function, version)
         return self._forward(route, request)
+
+    def _accounting_answer(self, request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                change = json.loads(request.body or b"{}")
+                if not isinstance(change, dict):
+                    raise ValueError("not an object")
+            except ValueError:
+                return _error(400, "SerializationException", "not a JSON object", "text/plain")
+            if "consumedCapacity" in change:
+                if not isinstance(change["consumedCapacity"], bool):
+                    return _error(
+                        400, "ValidationException", "consumedCapacity: true or false", "text/plain"
+                    )
+                self.accounting.consumed_capacity = change["consumedCapacity"]
+            if change.get("reset"):
+                self.accounting.reset()
+        elif request.method != "GET":
+            return _error(405, "MethodNotAllowed", "GET or POST", "text/plain")
+        return _json_response(200, self.accounting.snapshot(), "application/json")
 
     def _answer(
         self, route: Route, request: Request, function: Intercept, version: str
@@ -281,18 +328,30 @@ class EdgeRouter(Service):
                 503, "ServiceUnavailable", "the edge router is stopping", "application/json"
             )
         base = self.dynamodb_endpoint if route.backend == "dynamodb" else self.moto_endpoint
+        capacity = (
+            self.accounting.consumed_capacity
+            and route.service == "dynamodb"
+            and route.operation in CAPACITY_OPERATIONS
+        )
+        body, injected = ask_for_capacity(request.body) if capacity else (request.body, False)
+        headers = request.headers
+        if capacity:  # the answer is read here: it must come uncompressed
+            headers = [(n, v) for n, v in headers if n.lower() != "accept-encoding"]
+            headers.append(("Accept-Encoding", "identity"))
         try:
-            upstream = forwarder.forward(
-                base, request.method, request.target, request.headers, request.body
-            )
+            upstream = forwarder.forward(base, request.method, request.target, headers, body)
         except urllib3.exceptions.HTTPError as error:
             log.warning("%s unreachable for %s: %s", route.backend, route.service, error)
+            if is_poll(route.service, route.operation):
+                self.accounting.count(route.service, route.operation)
             return _error(
                 502,
                 "ServiceUnavailable",
                 f"{route.backend} ({base}) is unreachable: {error}",
                 _content_type_of(route),
             )
+        if capacity or is_poll(route.service, route.operation):
+            return self._inspected(route, upstream, capacity=capacity, injected=injected)
         headers = [
             (name, value)
             for name, value in upstream.headers.items()
@@ -315,6 +374,42 @@ class EdgeRouter(Service):
             length=length,
             close=close,
         )
+
+    def _inspected(
+        self,
+        route: Route,
+        upstream: urllib3.BaseHTTPResponse,
+        *,
+        capacity: bool,
+        injected: bool,
+    ) -> Response:
+        """Read the whole answer to count it: a poll found something or not; DynamoDB's
+        consumed capacity, taken out again if the router asked for it."""
+        try:
+            body = upstream.read(decode_content=False)
+        finally:
+            upstream.release_conn()
+        headers = [
+            (name, value)
+            for name, value in upstream.headers.items()
+            if name.lower() not in HOP_BY_HOP
+        ]
+        encoding = (upstream.headers.get("Content-Encoding") or "identity").lower()
+        readable = upstream.status < 300 and encoding == "identity"
+        service, operation = route.service or "", route.operation or ""
+        if is_poll(service, operation):
+            empty = polled_nothing(service, operation, body) if readable else None
+            self.accounting.count(service, operation, empty=empty)
+        if capacity and readable:
+            body, consumed = take_capacity(body, injected=injected)
+            if consumed is not None:
+                self.accounting.add_capacity(operation, consumed)
+            if injected:
+                headers = [
+                    (name, crc32_header(body) if name.lower() == "x-amz-crc32" else value)
+                    for name, value in headers
+                ]
+        return Response(upstream.status, headers, body)
 
 
 def _content_type_of(route: Route) -> str:

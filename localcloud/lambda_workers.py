@@ -30,7 +30,8 @@ An exception in the handler raises `FunctionError`, carrying Lambda's error payl
 (``errorType`` the exception's class name, ``errorMessage``, ``stackTrace``).
 
 Calls to one worker are serialised, as a Lambda container serves one request at a time;
-`FunctionConfig.max_concurrency` runs up to that many workers for a function.
+`FunctionConfig.max_concurrency` runs up to that many workers for a function, and calls
+waiting for one of them are served first come, first served.
 
 POSIX only (Linux, macOS): each worker runs in its own process group.
 """
@@ -38,6 +39,7 @@ POSIX only (Linux, macOS): each worker runs in its own process group.
 from __future__ import annotations
 
 import atexit
+import collections
 import contextlib
 import functools
 import json
@@ -741,37 +743,69 @@ def _print_log(prefix: str, line: str) -> None:
 # -- the pool ---------------------------------------------------------------------------
 
 
+class _Waiter:
+    """A call waiting for a worker: `release` hands one over, `close` wakes it empty."""
+
+    def __init__(self) -> None:
+        self.worker: FunctionWorker | None = None
+        self.woken = threading.Event()
+
+
 class _Function:
-    """A function's workers and which of them are free."""
+    """A function's workers, which of them are free, and the calls waiting for one.
+
+    Waiting calls get workers first come, first served: a freed worker is handed to the
+    oldest waiter, never left for whichever thread asks next. (With a condition variable
+    a caller that just released a worker, or a new one, takes it again before the woken
+    waiter runs, and the waiter goes back to the end of the line: measured with 32 callers
+    on 2 workers, most calls waited 4 ms and some for the whole 8 s run.)
+    """
 
     def __init__(self, config: FunctionConfig, workers: list[FunctionWorker]) -> None:
         self.config = config
         self.workers = workers
         self._idle = list(workers)
-        self._available = threading.Condition()
+        self._waiters: collections.deque[_Waiter] = collections.deque()
+        self._lock = threading.Lock()
         self._closed = False
 
+    @property
+    def waiting(self) -> int:
+        with self._lock:
+            return len(self._waiters)
+
     def acquire(self) -> FunctionWorker:
-        with self._available:
-            while not self._idle and not self._closed:
-                self._available.wait()
+        with self._lock:
             if self._closed:
                 raise PoolClosedError(f"{self.config.name}: pool closed")
-            # A warm worker if there is one: Lambda routes to warm containers too.
-            for index in range(len(self._idle) - 1, -1, -1):
-                if self._idle[index].warm:
-                    return self._idle.pop(index)
-            return self._idle.pop()
+            if self._idle and not self._waiters:
+                # A warm worker if there is one: Lambda routes to warm containers too.
+                for index in range(len(self._idle) - 1, -1, -1):
+                    if self._idle[index].warm:
+                        return self._idle.pop(index)
+                return self._idle.pop()
+            waiter = _Waiter()
+            self._waiters.append(waiter)
+        waiter.woken.wait()
+        if waiter.worker is None:
+            raise PoolClosedError(f"{self.config.name}: pool closed")
+        return waiter.worker
 
     def release(self, worker: FunctionWorker) -> None:
-        with self._available:
-            self._idle.append(worker)
-            self._available.notify()
+        with self._lock:
+            if self._waiters:
+                waiter = self._waiters.popleft()
+                waiter.worker = worker
+                waiter.woken.set()
+            else:
+                self._idle.append(worker)
 
     def close(self) -> None:
-        with self._available:
+        with self._lock:
             self._closed = True
-            self._available.notify_all()
+            waiters, self._waiters = self._waiters, collections.deque()
+        for waiter in waiters:
+            waiter.woken.set()
 
 
 class LambdaPool:
@@ -870,6 +904,10 @@ class LambdaPool:
     def workers(self, name: str) -> list[FunctionWorker]:
         """The workers of function `name` (running or not), for inspection."""
         return list(self._function(name).workers)
+
+    def waiting(self, name: str) -> int:
+        """How many invocations of `name` wait for a free worker, for inspection."""
+        return self._function(name).waiting
 
     def pids(self, name: str | None = None) -> list[int]:
         """The process ids of the running workers, of one function or all of them."""

@@ -38,6 +38,8 @@ from localcloud.dynamodb_local import DynamoDBLocal
 from localcloud.edge_router import EdgeRouter
 from localcloud.graphql_endpoint import CognitoUserPool, start_graphql_endpoint
 from localcloud.lambda_workers import FunctionConfig, LambdaPool
+from localcloud.moto_sqs import speed_up_queues
+from localcloud.moto_step_functions import speed_up_executions
 from localcloud.pipe_runner import PipeConfig, PipeRunner
 from localcloud.service import Service
 from localcloud.sqs_event_source import SqsEventSource, SqsEventSourceMapping
@@ -187,6 +189,11 @@ class LocalCloud(Service):
             # issuer stay the same across restarts.
             os.environ.setdefault("MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY", "HASH")
             os.environ.setdefault("MOTO_COGNITO_IDP_USER_POOL_CLIENT_ID_STRATEGY", "HASH")
+            # moto parses the definition and builds a client per task at every execution,
+            # and its queues slow down with their depth: see localcloud.moto_step_functions
+            # and localcloud.moto_sqs.
+            speed_up_executions()
+            speed_up_queues()
             moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
             moto.start()
             self._stops.append(moto.stop)

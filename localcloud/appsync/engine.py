@@ -20,6 +20,7 @@ Before any field resolves, its auth directives are checked against the caller.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import uuid
@@ -77,6 +78,12 @@ MALFORMED_REQUEST: Final = "MalformedHttpRequestException"
 UNAUTHORIZED_EXCEPTION: Final = "UnauthorizedException"
 # AppSync caps a request at 1 MB of query and variables; refuse bodies well past that.
 MAX_BODY_BYTES: Final = 5 * 1024 * 1024
+# Query texts whose parsed and validated document is kept, and the longest one kept. Apps
+# send a few fixed query texts (with variables), and graphql-core's validation of one costs
+# milliseconds of this process's one GIL, shared with the edge router and moto: more than
+# the rest of a request here. Validation depends on the schema and the text only.
+DOCUMENT_CACHE_SIZE: Final = 256
+MAX_CACHED_QUERY_CHARS: Final = 64 * 1024
 
 
 class ResolverInvocationError(Exception):
@@ -288,6 +295,9 @@ class AppSyncApi:
         if unknown:
             raise ValueError(f"resolvers for fields the schema does not have: {unknown}")
         self._install_resolvers()
+        self._cached_document = functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)(
+            self._parse_and_validate
+        )
 
     def _has_field(self, type_name: str, field_name: str) -> bool:
         type_ = self.schema.type_map.get(type_name)
@@ -360,6 +370,20 @@ class AppSyncApi:
 
     # --- requests --------------------------------------------------------------------------
 
+    def _parse_and_validate(self, query: str) -> DocumentNode | list[GraphQLError]:
+        """The query's document, or its syntax or validation errors."""
+        try:
+            document = parse(query)
+        except GraphQLError as error:
+            return [error]
+        return validate(self.schema, document) or document
+
+    def document(self, query: str) -> DocumentNode | list[GraphQLError]:
+        """`_parse_and_validate`, once per distinct query text (see DOCUMENT_CACHE_SIZE)."""
+        if len(query) > MAX_CACHED_QUERY_CHARS:
+            return self._parse_and_validate(query)
+        return self._cached_document(query)
+
     def execute(
         self,
         query: str,
@@ -371,13 +395,9 @@ class AppSyncApi:
         source_ips: Sequence[str] = ("127.0.0.1",),
     ) -> dict[str, Any]:
         """The response body (`data`, `errors`) of one GraphQL request by `principal`."""
-        try:
-            document = parse(query)
-        except GraphQLError as error:
-            return {"data": None, "errors": [format_error(error)]}
-        validation_errors = validate(self.schema, document)
-        if validation_errors:
-            return {"data": None, "errors": [format_error(error) for error in validation_errors]}
+        document = self.document(query)
+        if isinstance(document, list):
+            return {"data": None, "errors": [format_error(error) for error in document]}
         context = _RequestContext(
             principal=principal,
             headers=dict(headers or {}),

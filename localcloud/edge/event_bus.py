@@ -31,7 +31,7 @@ from typing import Any, Final
 
 from localcloud.edge.archive import ArchivedEvent, ArchiveKey, ArchiveStore
 from localcloud.edge.backend import AwsError, CallContext, MotoClient
-from localcloud.edge.targets import InvokeFunction, Rule, TargetDelivery, parse_arn
+from localcloud.edge.targets import InvokeFunction, OnDelivery, Rule, TargetDelivery, parse_arn
 from localcloud.event_pattern import EventPattern, InvalidEventPattern
 
 __all__ = ["ArchiveConfig", "Bus", "EventBusService", "epoch_seconds", "event_time_text"]
@@ -116,11 +116,16 @@ class EventBusService:
         executor: Executor,
         *,
         invoke_function: InvokeFunction | None = None,
+        on_delivery: OnDelivery | None = None,
     ) -> None:
         self.moto = moto
         self.store = store
         self.delivery = TargetDelivery(
-            moto, executor, invoke_function=invoke_function, put_on_bus=self.put_on_bus
+            moto,
+            executor,
+            invoke_function=invoke_function,
+            put_on_bus=self.put_on_bus,
+            on_delivery=on_delivery,
         )
 
     # -- PutEvents ---------------------------------------------------------------------------

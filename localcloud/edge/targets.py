@@ -46,6 +46,9 @@ InvokeFunction = Callable[[str, Any], None]
 PutOnBus = Callable[[CallContext, str, dict[str, Any], int], None]
 """``put_on_bus(context, bus_name, event, depth)``: an event-bus target's delivery."""
 
+OnDelivery = Callable[[str, str], None]
+"""``on_delivery(service, operation)``: a call made to a target's service (accounting)."""
+
 # Buses may target buses; AWS stops such chains, and so must we, or a loop never ends.
 MAX_BUS_HOPS: Final = 5
 
@@ -102,6 +105,8 @@ class TargetDelivery:
         executor: runs Lambda invocations.
         invoke_function: the Lambda runner; None drops Lambda deliveries with a warning.
         put_on_bus: delivers an event-bus target's events.
+        on_delivery: told of each call made to a target's service, e.g. ``("sqs",
+            "SendMessage")``: in AWS each is a request to that service.
     """
 
     def __init__(
@@ -111,11 +116,17 @@ class TargetDelivery:
         *,
         invoke_function: InvokeFunction | None,
         put_on_bus: PutOnBus,
+        on_delivery: OnDelivery | None = None,
     ) -> None:
         self.moto = moto
         self.executor = executor
         self.invoke_function = invoke_function
         self.put_on_bus = put_on_bus
+        self.on_delivery = on_delivery
+
+    def _delivered(self, service: str, operation: str) -> None:
+        if self.on_delivery is not None:
+            self.on_delivery(service, operation)
 
     def deliver(
         self,
@@ -138,6 +149,7 @@ class TargetDelivery:
                 if depth >= MAX_BUS_HOPS:
                     raise AwsError("LoopDetected", f"more than {MAX_BUS_HOPS} bus-to-bus hops")
                 self.put_on_bus(here, arn.resource.removeprefix("event-bus/"), event, depth + 1)
+                self._delivered("events", "PutEvents")
                 return
             text = render_target_input(
                 target,
@@ -160,10 +172,12 @@ class TargetDelivery:
             if group:
                 message["MessageGroupId"] = group
             self.moto.json(context, "sqs", "SendMessage", message)
+            self._delivered("sqs", "SendMessage")
         elif arn.service == "sns":
             self.moto.query(
                 context, "sns", "Publish", {"TopicArn": _arn_text(arn), "Message": text}
             )
+            self._delivered("sns", "Publish")
         elif arn.service == "states":
             self.moto.json(
                 context,
@@ -171,6 +185,7 @@ class TargetDelivery:
                 "StartExecution",
                 {"stateMachineArn": _arn_text(arn), "input": text, "name": uuid.uuid4().hex},
             )
+            self._delivered("states", "StartExecution")
         elif arn.service == "logs":
             group = arn.resource.removeprefix("log-group:").removesuffix(":*")
             stream = uuid.uuid4().hex
@@ -191,6 +206,8 @@ class TargetDelivery:
                     "logEvents": [{"timestamp": int(time.time() * 1000), "message": text}],
                 },
             )
+            # One delivery: the stream made for each event is how the router writes it.
+            self._delivered("logs", "PutLogEvents")
         else:
             raise AwsError(
                 "UnsupportedTarget", f"the local cloud delivers no {arn.service} targets"
@@ -217,6 +234,7 @@ class TargetDelivery:
 
         def invoke_now() -> None:
             try:
+                self._delivered("lambda", "Invoke")
                 invoke(name, payload)
             except Exception as error:  # the function's failure, whatever it is
                 self._failed(context, rule, target, event, error)
@@ -267,6 +285,7 @@ class TargetDelivery:
                     },
                 },
             )
+            self._delivered("sqs", "SendMessage")
         except (AwsError, urllib3.exceptions.HTTPError, OSError) as dlq_error:
             log.warning(
                 "rule %s: delivery to %s failed (%s) and so did its DLQ %s: %s",

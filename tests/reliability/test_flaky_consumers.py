@@ -20,7 +20,6 @@ test's time.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import time
 from collections import Counter
@@ -31,7 +30,6 @@ from typing import Any
 
 import pytest
 
-from operations.cli import main as operations_main
 from stacks.constants import (
     CONSUMER_DECLINE_OTHER_APPLICATIONS,
     CONSUMER_NOTIFY_ACCEPTED_APPLICANT,
@@ -40,6 +38,7 @@ from stacks.constants import (
 )
 from tests.e2e.client import AppUser, Stack
 from tests.e2e.test_booking_scenario import inbox  # noqa: F401 - a fixture, used by name
+from tests.e2e.test_operations import ops  # noqa: F401 - a fixture, used by name
 from tests.reliability.cloud import (
     DECLINE,
     NOTIFY,
@@ -61,11 +60,13 @@ from tests.reliability.scenario import (
 from tests.support.template import template_dict
 
 Inbox = Callable[[str], Callable[[], list[dict[str, Any]]]]
+Operations = Callable[..., tuple[int, Any]]
 
 JOBS = 12
 NANNIES = 4
-# A decline write failing on all 5 receives: 0.7**5 = 17%; with 3 writes per job, 12 jobs
-# end with none dead-lettered once in about a thousand runs (and the notifier adds its own).
+# A decline write failing on all 5 receives: 0.7**5 = 17%; with 3 writes per job, about a
+# third of the jobs reach the decline DLQ, and the redrive has work to do in nearly every
+# run (none dead-lettered: about 1 run in 1,000; the invariants are checked all the same).
 FAULT_SHARE = 0.7
 SETTLE_SECONDS = 180.0  # 5 receives 6 s apart, for the slowest of 12 jobs, on a busy machine
 REPLAYS = 3
@@ -116,24 +117,9 @@ def flaky_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlakyCloud
 
 @pytest.fixture(scope="module")
 def stack(flaky_cloud: FlakyCloud) -> Stack:
-    """The flaky cloud's stack, under the name the imported ``inbox`` fixture asks for."""
+    """The flaky cloud's stack, under the name the imported ``inbox`` and ``ops`` fixtures
+    ask for."""
     return flaky_cloud.stack
-
-
-@pytest.fixture
-def ops(stack: Stack, tmp_path: Path) -> Callable[..., tuple[int, Any]]:
-    """``python -m operations --json …`` in-process, against the flaky cloud."""
-    outputs = tmp_path / "outputs.json"
-    outputs.write_text(json.dumps({"NannyBooking": stack.outputs}))
-    common = ["--outputs", str(outputs), "--json", "--endpoint-url", str(stack.endpoint_url)]
-
-    def run(*argv: str) -> tuple[int, Any]:
-        out = io.StringIO()
-        status = operations_main([*argv, *common], stdout=out)
-        text = out.getvalue()
-        return status, json.loads(text) if text.strip() else None
-
-    return run
 
 
 @dataclass
@@ -188,9 +174,9 @@ def queue_empty(stack: Stack, consumer: str) -> bool:
     return all(int(count) == 0 for count in attributes.values())
 
 
-def dead_lettered_jobs(ops: Callable[..., tuple[int, Any]], consumer: str) -> list[str]:
+def dead_lettered_jobs(tools: Operations, consumer: str) -> list[str]:
     """The job id of every message in ``consumer``'s DLQ (peeked: nothing is consumed)."""
-    status, peeked = ops("dlq", "peek", consumer, "--max", str(JOBS))
+    status, peeked = tools("dlq", "peek", consumer, "--max", str(JOBS))
     assert status == 0, peeked
     # peek shows a JSON body as JSON: each is the whole EventBridge event
     return [message["body"]["detail"]["data"]["jobId"] for message in peeked["messages"]]
@@ -200,7 +186,7 @@ def test_consumers_failing_at_random_apply_each_effect_once_or_dead_letter(
     flaky_cloud: FlakyCloud,
     stack: Stack,
     inbox: Inbox,  # noqa: F811 - the imported fixture
-    ops: Callable[..., tuple[int, Any]],
+    ops: Operations,  # noqa: F811 - the imported fixture
 ) -> None:
     """70% of the consumers' calls fail at random (flaky_consumers.py): before a decline
     write, before the SNS publish, and after a notification was sent and recorded.
@@ -248,7 +234,6 @@ def test_consumers_failing_at_random_apply_each_effect_once_or_dead_letter(
     assert injected[DECLINE_WRITE] > 0, "no decline write failed: the test proved nothing"
     assert injected[PUBLISH] > 0, "no publish failed: the test proved nothing"
     assert injected[AFTER_NOTIFY] > 0, "no notified record failed: the test proved nothing"
-    assert declines_dead or notifications_dead, "nothing reached a DLQ: increase FAULT_SHARE"
     assert len(set(declines_dead)) == len(declines_dead), declines_dead
     assert len(set(notifications_dead)) == len(notifications_dead), notifications_dead
     assert max(notified.values()) == 1, notified
@@ -285,7 +270,7 @@ def test_replaying_the_whole_archive_again_and_again_changes_nothing(
     flaky_cloud: FlakyCloud,
     stack: Stack,
     inbox: Inbox,  # noqa: F811 - the imported fixture
-    ops: Callable[..., tuple[int, Any]],
+    ops: Operations,  # noqa: F811 - the imported fixture
 ) -> None:
     """Three replays of the whole archive (every event since the cloud started, including
     the previous test's) to every consumer.
@@ -335,7 +320,7 @@ def keyed(items: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
 def replay_everything(
     flaky_cloud: FlakyCloud,
     stack: Stack,
-    ops: Callable[..., tuple[int, Any]],
+    tools: Operations,
     since: str,
     closed: int,
 ) -> str:
@@ -343,7 +328,7 @@ def replay_everything(
     has handled them (the notifier logged ``closed`` more duplicates, every queue is
     empty); the replay's name."""
     duplicates = flaky_cloud.process.tail(10**6).count(NOTIFIED_ALREADY)
-    status, report = ops("replay", "--from", since, "--timeout", "60")
+    status, report = tools("replay", "--from", since, "--timeout", "60")
     assert (status, report["state"]) == (0, "COMPLETED"), report
     wait_until(
         lambda: flaky_cloud.process.tail(10**6).count(NOTIFIED_ALREADY) >= duplicates + closed,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import threading
 import time
 import urllib.error
@@ -18,6 +19,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from localcloud.appsync import server as server_module
 from localcloud.graphql_endpoint import (
     AppSyncApi,
     Authenticator,
@@ -481,6 +483,29 @@ def test_the_server_binds_loopback_only_and_stops_cleanly() -> None:
     server.stop()  # idempotent
     with pytest.raises(urllib.error.URLError):
         urlopen(url, timeout=2)
+
+
+def test_answers_are_sent_with_nagles_algorithm_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The head and the body leave in two writes: with Nagle on, the body would wait for
+    the client's delayed ACK, up to 40 ms per request on a keep-alive connection."""
+    delays: list[int] = []
+    setup = server_module._Handler.setup
+
+    def recording_setup(handler: Any) -> None:
+        setup(handler)
+        delays.append(handler.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    monkeypatch.setattr(server_module._Handler, "setup", recording_setup)
+    api = AppSyncApi(
+        SCHEMA_FILE.read_text(), invoke=FakeLambda(), resolvers={}, authenticator=Authenticator()
+    )
+    server = GraphQLServer(api, port=0).start()
+    try:
+        assert get(server.url + "/health")[0] == 200
+    finally:
+        server.stop()
+    assert delays
+    assert all(delays)
 
 
 # --- moto's Cognito: real tokens, real JWKS ---------------------------------------------------

@@ -305,6 +305,38 @@ def test_calls_to_one_worker_are_serialised_and_concurrency_adds_workers(
     assert len(pids) == 2
 
 
+def test_calls_waiting_for_a_worker_get_it_first_come_first_served(
+    make_pool: Callable[..., LambdaPool],
+) -> None:
+    """A freed worker goes to the oldest waiting call, not to whoever asks next: here the
+    caller that just freed it asks again at once, and must queue behind the waiters."""
+    pool = make_pool(function("single", "sleep", timeout=5), eager=True)
+    (worker,) = pool.workers("single")
+    assert wait_until(lambda: worker.pid is not None)
+    served: list[str] = []
+
+    def call(name: str, seconds: float = 0.0) -> None:
+        pool.invoke("single", {"seconds": seconds})
+        served.append(name)
+
+    def hold_then_ask_again() -> None:
+        call("holder", 1.0)
+        call("holder again")
+
+    holder = threading.Thread(target=hold_then_ask_again)
+    holder.start()
+    assert wait_until(lambda: worker.invocations == 1)  # the holder's call is under way
+    waiters = []
+    for name in ("first", "second", "third"):
+        waiters.append(threading.Thread(target=call, args=(name,)))
+        waiters[-1].start()
+        # each is waiting before the next arrives
+        assert wait_until(lambda: pool.waiting("single") == len(waiters))
+    for thread in (holder, *waiters):
+        thread.join(10)
+    assert served == ["holder", "first", "second", "third", "holder again"]
+
+
 def test_close_stops_every_worker_even_mid_invocation(
     make_pool: Callable[..., LambdaPool],
 ) -> None:

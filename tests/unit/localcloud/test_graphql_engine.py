@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from graphql import print_ast, validate
 
 from localcloud.graphql_endpoint import (
     AppSyncApi,
@@ -452,6 +453,31 @@ def test_an_invalid_aws_scalar_variable_is_refused_before_any_invocation() -> No
     assert body["data"] is None
     assert "AWSDate" in body["errors"][0]["message"]
     assert fake.calls == []
+
+
+def test_each_query_text_is_parsed_and_validated_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Apps send a few fixed texts; validating one is the costliest step of a request here.
+    Variables change nothing, and refused texts are refused again the same way."""
+    validated: list[str] = []
+
+    def counting_validate(schema: Any, document: Any) -> Any:
+        validated.append(print_ast(document))
+        return validate(schema, document)
+
+    monkeypatch.setattr("localcloud.appsync.engine.validate", counting_validate)
+    fake = FakeLambda(
+        {"getUser": lambda event: {**ANN, "username": event["arguments"]["username"]}}
+    )
+    api = make_api(fake)
+    for username in ("ann", "bob", "ann"):
+        body = api.execute(PROFILE_QUERY, principal=user(), variables={"u": username})
+        assert body["data"]["getUser"]["username"] == username
+    invalid = "{ getUser(username: 1) { nope } }"
+    refusals = [api.execute(invalid, principal=user()) for _ in range(2)]
+    assert refusals[0] == refusals[1]
+    assert refusals[0]["errors"]
+    assert len(validated) == 2
+    assert [event["arguments"]["username"] for _, event in fake.calls] == ["ann", "bob", "ann"]
 
 
 # --- HTTP -------------------------------------------------------------------------------------
