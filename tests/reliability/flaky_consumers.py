@@ -16,6 +16,7 @@ Every injected fault appends one line (its kind) to ``$FAULT_DIR/injected``.
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 from collections.abc import Callable
@@ -68,11 +69,22 @@ def _failing_after(kind: str, call: Callable[..., Any]) -> Callable[..., Any]:
     return failing
 
 
-ApplicationRepository.decline_if_pending = _failing_before(  # type: ignore[method-assign]
-    DECLINE_WRITE, ApplicationRepository.decline_if_pending
-)
-SnsNotificationSender.send = _failing_before(PUBLISH, SnsNotificationSender.send)  # type: ignore[method-assign]
-notify.notify = _failing_after(AFTER_NOTIFY, notify.notify)
+@functools.cache
+def _inject_faults() -> None:
+    """Patch the calls to fail, in the Lambda worker's process only: done by the handlers'
+    first call, never on import (test modules import this one for its names)."""
+    ApplicationRepository.decline_if_pending = _failing_before(  # type: ignore[method-assign]
+        DECLINE_WRITE, ApplicationRepository.decline_if_pending
+    )
+    SnsNotificationSender.send = _failing_before(PUBLISH, SnsNotificationSender.send)  # type: ignore[method-assign]
+    notify.notify = _failing_after(AFTER_NOTIFY, notify.notify)
 
-decline_handler = decline.handler
-notify_handler = notify.handler
+
+def decline_handler(event: dict[str, Any], context: Any) -> Any:
+    _inject_faults()
+    return decline.handler(event, context)
+
+
+def notify_handler(event: dict[str, Any], context: Any) -> Any:
+    _inject_faults()
+    return notify.handler(event, context)
