@@ -732,6 +732,16 @@ def _tail(cell: dict[str, Any] | None) -> float:
     return float("nan") if cell is None or cell["p99"] is None else float(cell["p99"])
 
 
+def _plot_percentiles(axis: Any, sizes: list[int], cells: dict[str, Any], design: str) -> None:
+    """A design's p50 (solid) and p99 (dotted) against N."""
+    colour, marker = _STYLE[design]
+    for name, style, values in (
+        ("p50", "-", [cells[str(n)]["p50"] for n in sizes]),
+        ("p99", ":", [_tail(cells[str(n)]) for n in sizes]),
+    ):
+        axis.plot(sizes, values, marker + style, color=colour, label=f"{design} {name}")
+
+
 def chart(document: dict[str, Any], png_path: Path) -> None:
     """Latency p50/p99, settle time and requests per booking against N, log-log."""
     import matplotlib
@@ -747,28 +757,13 @@ def chart(document: dict[str, Any], png_path: Path) -> None:
         1, 3, figsize=(17, 5), constrained_layout=True
     )
     for design, cells in results["latency_ms"].items():
-        colour, marker = _STYLE[design]
-        latency_axis.plot(
-            sizes, [cells[str(n)]["p50"] for n in sizes], marker + "-", color=colour,
-            label=f"{design} p50",
-        )  # fmt: skip
-        latency_axis.plot(
-            sizes, [_tail(cells[str(n)]) for n in sizes], marker + ":", color=colour,
-            label=f"{design} p99",
-        )  # fmt: skip
+        _plot_percentiles(latency_axis, sizes, cells, design)
     latency_axis.set_title("bookNanny latency")
     latency_axis.set_ylabel("ms")
     for design in (THIS, SEED):
         colour, marker = _STYLE[design]
         cells = results["settle_ms"][design]
-        settle_axis.plot(
-            sizes, [cells[str(n)]["p50"] for n in sizes], marker + "-", color=colour,
-            label=f"{design} p50",
-        )  # fmt: skip
-        settle_axis.plot(
-            sizes, [_tail(cells[str(n)]) for n in sizes], marker + ":", color=colour,
-            label=f"{design} p99",
-        )  # fmt: skip
+        _plot_percentiles(settle_axis, sizes, cells, design)
         requests = results["requests_per_booking"][design]
         requests_axis.plot(
             sizes, [requests[str(n)]["total"] for n in sizes], marker + "-", color=colour,

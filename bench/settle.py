@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ import boto3
 from bench.cloud import BenchCloud
 from services.common.dal.applications import application_key
 from services.common.dal.table import to_attribute_values
+from tests.e2e.client import subscribe_inbox
 
 __all__ = ["BenchError", "Inbox", "Observer", "SeededJob", "Settled", "StreamTail"]
 
@@ -186,17 +186,7 @@ class Observer:
     def inbox(self, topic_arn: str, recipient: str) -> Iterator[Inbox]:
         """A queue subscribed to ``topic_arn`` with a filter policy on ``recipient``, as
         tests/e2e's ``inbox``; removed afterwards."""
-        url = self.sqs.create_queue(QueueName=f"bench-inbox-{uuid.uuid4().hex[:10]}")["QueueUrl"]
-        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        subscription = self.sns.subscribe(
-            TopicArn=topic_arn,
-            Protocol="sqs",
-            Endpoint=arn,
-            Attributes={"FilterPolicy": json.dumps({"recipient": [recipient]})},
-            ReturnSubscriptionArn=True,
-        )["SubscriptionArn"]
+        url, subscription = subscribe_inbox(self.sqs, self.sns, topic_arn, recipient, "bench-inbox")
         try:
             yield Inbox(self.sqs, url)
         finally:

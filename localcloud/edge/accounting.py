@@ -105,6 +105,15 @@ def polled_nothing(service: str, operation: str, body: bytes) -> bool | None:
     return not document.get(key)
 
 
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    """The body as a JSON object, or None when it is not one."""
+    try:
+        document = json.loads(body or b"{}")
+    except ValueError:
+        return None
+    return document if isinstance(document, dict) else None
+
+
 def ask_for_capacity(body: bytes) -> tuple[bytes, bool]:
     """The request body asking for consumed capacity, and whether it had to be added.
 
@@ -112,11 +121,8 @@ def ask_for_capacity(body: bytes) -> tuple[bytes, bool]:
     becomes ``INDEXES``. A body that is not a JSON object is left alone too (DynamoDB
     Local will refuse it as it would have).
     """
-    try:
-        request = json.loads(body or b"{}")
-    except ValueError:
-        return body, False
-    if not isinstance(request, dict):
+    request = _json_object(body)
+    if request is None:
         return body, False
     if request.get("ReturnConsumedCapacity") in ("TOTAL", "INDEXES"):
         return body, False
@@ -131,11 +137,8 @@ def take_capacity(body: bytes, *, injected: bool) -> tuple[bytes, Any]:
     the body again; the body is then written anew, so its ``x-amz-crc32`` header must be
     too (:func:`crc32_header`). A body that is not a JSON object passes unchanged.
     """
-    try:
-        answer = json.loads(body or b"{}")
-    except ValueError:
-        return body, None
-    if not isinstance(answer, dict):
+    answer = _json_object(body)
+    if answer is None:
         return body, None
     consumed = answer.get("ConsumedCapacity")
     if not injected or "ConsumedCapacity" not in answer:

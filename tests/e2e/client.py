@@ -133,3 +133,36 @@ class AppUser:
         self.stack.client("cognito-idp").admin_delete_user(
             UserPoolId=self.stack.outputs["UserPoolId"], Username=self.username
         )
+
+
+def subscribe_inbox(
+    sqs: Any, sns: Any, topic_arn: str, recipient: str, prefix: str
+) -> tuple[str, str]:
+    """A new queue subscribed to ``topic_arn`` for ``recipient``'s messages only (a filter
+    policy on the ``recipient`` attribute), as a phone's channel is, with the queue policy
+    SNS needs to deliver to it in AWS: the queue's URL and the subscription's ARN."""
+    url = sqs.create_queue(QueueName=f"{prefix}-{uuid.uuid4().hex[:12]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
+            }
+        ],
+    }
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+    subscription: str = sns.subscribe(
+        TopicArn=topic_arn,
+        Protocol="sqs",
+        Endpoint=arn,
+        Attributes={"FilterPolicy": json.dumps({"recipient": [recipient]})},
+        ReturnSubscriptionArn=True,
+    )["SubscriptionArn"]
+    return url, subscription

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from tests.e2e.client import AppUser, GraphQLError, Stack
+from tests.e2e.client import AppUser, GraphQLError, Stack, subscribe_inbox
 
 SETTLE_SECONDS = 60.0
 
@@ -72,30 +71,7 @@ def inbox(stack: Stack) -> Iterator[Callable[[str], Callable[[], list[dict[str, 
     made: list[tuple[str, str]] = []
 
     def subscribe(recipient: str) -> Callable[[], list[dict[str, Any]]]:
-        url = sqs.create_queue(QueueName=f"e2e-inbox-{uuid.uuid4().hex[:12]}")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "sns.amazonaws.com"},
-                    "Action": "sqs:SendMessage",
-                    "Resource": arn,
-                    "Condition": {"ArnEquals": {"aws:SourceArn": topic}},
-                }
-            ],
-        }
-        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
-        subscription = sns.subscribe(
-            TopicArn=topic,
-            Protocol="sqs",
-            Endpoint=arn,
-            Attributes={"FilterPolicy": json.dumps({"recipient": [recipient]})},
-            ReturnSubscriptionArn=True,
-        )["SubscriptionArn"]
+        url, subscription = subscribe_inbox(sqs, sns, topic, recipient, "e2e-inbox")
         made.append((url, subscription))
         received: list[dict[str, Any]] = []
 
